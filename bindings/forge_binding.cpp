@@ -1,0 +1,9 @@
+// N-API surface of the forge area (filled in by its issue).
+#include "bindings/modules.h"
+#include "bindings/napi_util.h"
+
+namespace iro::napi {
+
+void register_forge(Napi::Env env, Napi::Object exports) {}
+
+}  // namespace iro::napi

@@ -1,0 +1,11 @@
+// Each area of the addon registers its functions on the exports object.
+#pragma once
+#include <napi.h>
+
+namespace iro::napi {
+void register_system(Napi::Env env, Napi::Object exports);
+void register_kernels(Napi::Env env, Napi::Object exports);
+void register_engine(Napi::Env env, Napi::Object exports);
+void register_forge(Napi::Env env, Napi::Object exports);
+void register_value(Napi::Env env, Napi::Object exports);
+}  // namespace iro::napi

@@ -1,0 +1,5 @@
+import type { CommandModule } from 'yargs';
+import { infoCommand } from './info.js';
+
+/** All CLI commands, in --help order. */
+export const commands: CommandModule<any, any>[] = [infoCommand];

@@ -1,0 +1,4 @@
+export { IroError, isIroError, type IroErrorCode } from './errors.js';
+export { getNative, loadNative, probeCuda, VARIANTS, type Variant, type LoadedNative, type LoadAttempt, type LoadOptions, type CudaProbe } from './native.js';
+export { getInfo, formatInfo, type IroInfo } from './info.js';
+export { resolveThreads, DEFAULT_THREADS } from './threads.js';

@@ -1,0 +1,40 @@
+// Errors raised by the native core. Each carries a stable code that reaches JS as IroError.code;
+// the bindings catch them at the N-API boundary (no exception crosses it).
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace iro {
+
+class Error : public std::runtime_error {
+ public:
+  Error(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const noexcept { return code_; }
+
+ private:
+  std::string code_;
+};
+
+// Stable codes (mirrored in lib/errors.ts).
+namespace codes {
+inline constexpr const char* kModelNotFound = "MODEL_NOT_FOUND";
+inline constexpr const char* kInvalidGguf = "INVALID_GGUF";
+inline constexpr const char* kUnsupportedModel = "UNSUPPORTED_MODEL";
+inline constexpr const char* kVocabMismatch = "VOCAB_MISMATCH";
+inline constexpr const char* kContextOverflow = "CONTEXT_OVERFLOW";
+inline constexpr const char* kTooManySequences = "TOO_MANY_SEQUENCES";
+inline constexpr const char* kInvalidArgument = "INVALID_ARGUMENT";
+inline constexpr const char* kAborted = "ABORTED";
+inline constexpr const char* kDisposed = "DISPOSED";
+inline constexpr const char* kIo = "IO_ERROR";
+inline constexpr const char* kCuda = "CUDA_ERROR";
+inline constexpr const char* kInternal = "INTERNAL";
+}  // namespace codes
+
+[[noreturn]] inline void fail(const char* code, const std::string& message) { throw Error(code, message); }
+
+inline void require_arg(bool ok, const std::string& message) {
+  if (!ok) throw Error(codes::kInvalidArgument, message);
+}
+
+}  // namespace iro
