@@ -4,6 +4,8 @@ export interface ChartSeries {
   name: string;
   /** [x, y] points, drawn in the given order. */
   points: [number, number][];
+  /** Optional label per point, drawn next to it. */
+  labels?: string[];
   /** Optional error bars (same length as points): y ± err. */
   errors?: number[];
 }
@@ -33,8 +35,8 @@ export function renderLineChartSvg(o: LineChartOptions): string {
         name: s.name,
         type: 'line',
         symbolSize: 8,
-        data: s.points,
-        label: { show: false },
+        data: s.points.map((p, i) => ({ value: p, name: s.labels?.[i] ?? '' })),
+        label: { show: Boolean(s.labels), formatter: '{b}', position: 'right', fontSize: 11 },
       })),
     });
     return chart.renderToSVGString();
