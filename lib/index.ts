@@ -2,3 +2,25 @@ export { IroError, isIroError, type IroErrorCode } from './errors.js';
 export { getNative, loadNative, probeCuda, VARIANTS, type Variant, type LoadedNative, type LoadAttempt, type LoadOptions, type CudaProbe } from './native.js';
 export { getInfo, formatInfo, type IroInfo } from './info.js';
 export { resolveThreads, DEFAULT_THREADS } from './threads.js';
+export {
+  ValueFunction,
+  ValueEnsemble,
+  vocabOfModelFile,
+  featurizeStates,
+  writeJsonAtomic,
+  type VocabInfo,
+  type VocabSource,
+  type ValueRow,
+  type ValueDatasetInput,
+  type ValueState,
+  type FeaturizerOptions,
+  type ValueTrainOptions,
+  type ValueTrainProgress,
+  type ValueTrainReport,
+  type ValueEvaluation,
+  type PrefixFraction,
+  type ValueFunctionInfo,
+  type SparseFeatureRows,
+  type ValueEnsembleMember,
+  type ValueEnsembleScores,
+} from './value.js';
