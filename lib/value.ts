@@ -343,11 +343,18 @@ export class ValueFunction {
   /** The training report (from train(), or as stored in the file; undefined when absent). */
   readonly report: ValueTrainReport | undefined;
 
-  private constructor(handle: Handle) {
+  private constructor(handle: Handle, source?: string) {
     this.#handle = handle;
     const { reportJson, ...info } = callNative(() => addon().valueInfo(handle));
     this.info = info;
-    this.report = reportJson ? (JSON.parse(reportJson) as ValueTrainReport) : undefined;
+    let report: ValueTrainReport | undefined;
+    try {
+      report = reportJson ? (JSON.parse(reportJson) as ValueTrainReport) : undefined;
+    } catch {
+      this.dispose();
+      throw new IroError('INVALID_GGUF', `invalid value file ${source ?? ''}: its training report (iro.value.train.report) is not valid JSON; the file is corrupt`);
+    }
+    this.report = report;
   }
 
   /** @internal native handle (throws DISPOSED after dispose()). */
@@ -443,7 +450,7 @@ export class ValueFunction {
     if (typeof file !== 'string' || file === '') throw invalidArgument('path must be a value-file path');
     const want = options.vocab === undefined ? undefined : vocabOf(options.vocab, 'vocab');
     const handle = await awaitNative(callNative(() => addon().valueLoad(file)));
-    const vf = new ValueFunction(handle);
+    const vf = new ValueFunction(handle, file);
     if (want && !sameVocab(vf.vocab, want)) {
       vf.dispose();
       throw vocabMismatch(vf.info.vocab, want, `value file ${file}`);
