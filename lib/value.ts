@@ -264,6 +264,7 @@ function packStates(states: readonly ValueState[] | readonly ValueRow[], denseWi
     ended[i] = (s.ended ?? densePerToken) ? 1 : 0;
     if (dense) {
       const want = densePerToken ? s.response.length * denseWidth : denseWidth;
+      if (want === 0 && s.dense === undefined) continue;
       if (!(s.dense instanceof Float32Array) || s.dense.length !== want) {
         throw invalidArgument(`${what}[${i}].dense must be a Float32Array of ${want} floats (${densePerToken ? 'one row of denseWidth per response token' : 'denseWidth'})`);
       }
