@@ -117,19 +117,44 @@ DeviceValueNets::~DeviceValueNets() {
   for (float* p : owned_) cudaFree(p);
 }
 
-void score_values(const SparseFeatures& x, const DeviceValueNets& nets, const float* betas, float* values, float* combined) {
-  const int32_t n_nets = nets.size();
-  validate_score_inputs(x, nets.views().data(), n_nets, betas);
-  if (x.n_states == 0 || n_nets == 0) {
-    if (combined) std::fill(combined, combined + x.n_states, 0.0f);
-    return;
-  }
-  const size_t n_states = static_cast<size_t>(x.n_states);
-  const size_t n_ids = static_cast<size_t>(x.offsets[x.n_states]);
+namespace {
+// Features, betas and outputs of one call, resident on the device.
+struct ScoreJob {
+  int32_t n_states = 0, n_nets = 0, max_d = 1, max_h = 1, dense_width = 0;
+  bool weighted = false;
   DeviceBuffer<int32_t> d_off;
   DeviceBuffer<uint32_t> d_ids;
   DeviceBuffer<float> d_w, d_dense, d_betas, d_values, d_combined;
   DeviceBuffer<NetDev> d_nets;
+
+  void launch(bool with_combined) {
+    const int threads = std::min(256, std::max(32, ((std::max(max_d, max_h) + 31) / 32) * 32));
+    const size_t shmem = sizeof(float) * static_cast<size_t>(max_d + max_h);
+    score_kernel<<<dim3(static_cast<unsigned>(n_states), static_cast<unsigned>(n_nets)), threads, shmem>>>(
+        d_off.get(), d_ids.get(), weighted ? d_w.get() : nullptr, d_dense.get(), d_dense_width(), d_nets.get(), n_nets, max_d, d_values.get());
+    check(cudaGetLastError(), "score_values kernel launch");
+    if (with_combined)
+      combine_kernel<<<static_cast<unsigned>((static_cast<size_t>(n_states) + 255) / 256), 256>>>(d_values.get(), d_betas.get(), n_states,
+                                                                                                   n_nets, d_combined.get());
+    check(cudaGetLastError(), "score_values combine launch");
+  }
+  int32_t d_dense_width() const { return dense_width; }
+};
+
+void prepare(ScoreJob& j, const SparseFeatures& x, const DeviceValueNets& nets, const float* betas) {
+  const int32_t n_nets = nets.size();
+  const size_t n_states = static_cast<size_t>(x.n_states);
+  const size_t n_ids = static_cast<size_t>(x.offsets[x.n_states]);
+  j.n_states = x.n_states;
+  j.n_nets = n_nets;
+  j.dense_width = x.d_dense;
+  j.weighted = x.weights != nullptr;
+  auto& d_off = j.d_off;
+  auto& d_ids = j.d_ids;
+  auto& d_w = j.d_w;
+  auto& d_dense = j.d_dense;
+  auto& d_betas = j.d_betas;
+  auto& d_nets = j.d_nets;
   d_off.upload(x.offsets, n_states + 1);
   if (n_ids > 0) d_ids.upload(x.ids, n_ids);
   if (x.weights && n_ids > 0) d_w.upload(x.weights, n_ids);
@@ -143,20 +168,59 @@ void score_values(const SparseFeatures& x, const DeviceValueNets& nets, const fl
     max_h = std::max(max_h, v.dims.hidden);
   }
   d_nets.upload(hn.data(), hn.size());
-  d_values.resize(n_states * static_cast<size_t>(n_nets));
-  const int threads = std::min(256, std::max(32, ((std::max(max_d, max_h) + 31) / 32) * 32));
-  const size_t shmem = sizeof(float) * static_cast<size_t>(max_d + max_h);
-  require_arg(x.n_states <= 0x7fffffff && n_nets <= 65535, "too many states or nets for one CUDA launch");
-  score_kernel<<<dim3(static_cast<unsigned>(x.n_states), static_cast<unsigned>(n_nets)), threads, shmem>>>(
-      d_off.get(), d_ids.get(), x.weights ? d_w.get() : nullptr, d_dense.get(), x.d_dense, d_nets.get(), n_nets, max_d, d_values.get());
-  check_launch("score_values kernel");
-  if (combined) {
-    d_combined.resize(n_states);
-    combine_kernel<<<static_cast<unsigned>((n_states + 255) / 256), 256>>>(d_values.get(), d_betas.get(), x.n_states, n_nets, d_combined.get());
-    check_launch("score_values combine kernel");
-    d_combined.download(combined, n_states);
+  j.max_d = max_d;
+  j.max_h = max_h;
+  require_arg(n_nets <= 65535, "too many value nets for one CUDA launch (max 65535)");
+  j.d_values.resize(n_states * static_cast<size_t>(n_nets));
+  j.d_combined.resize(n_states);
+}
+}  // namespace
+
+void score_values(const SparseFeatures& x, const DeviceValueNets& nets, const float* betas, float* values, float* combined) {
+  const int32_t n_nets = nets.size();
+  validate_score_inputs(x, nets.views().data(), n_nets, betas);
+  if (x.n_states == 0 || n_nets == 0) {
+    if (combined) std::fill(combined, combined + x.n_states, 0.0f);
+    return;
   }
-  if (values) d_values.download(values, n_states * static_cast<size_t>(n_nets));
+  ScoreJob j;
+  prepare(j, x, nets, betas);
+  j.launch(combined != nullptr);
+  check_launch("score_values kernels");
+  const size_t n_states = static_cast<size_t>(x.n_states);
+  if (combined) j.d_combined.download(combined, n_states);
+  if (values) j.d_values.download(values, n_states * static_cast<size_t>(n_nets));
+}
+
+double time_score_kernels(const SparseFeatures& x, const DeviceValueNets& nets, const float* betas, int repeats) {
+  validate_score_inputs(x, nets.views().data(), nets.size(), betas);
+  if (x.n_states == 0 || nets.size() == 0 || repeats < 1) return 0.0;
+  ScoreJob j;
+  prepare(j, x, nets, betas);
+  j.launch(true);  // warm-up
+  check_launch("score_values kernels");
+  cudaEvent_t a, b;
+  check(cudaEventCreate(&a), "cudaEventCreate");
+  check(cudaEventCreate(&b), "cudaEventCreate");
+  cudaEventRecord(a);
+  for (int r = 0; r < repeats; ++r) j.launch(true);
+  cudaEventRecord(b);
+  check(cudaEventSynchronize(b), "cudaEventSynchronize");
+  float ms = 0.0f;
+  cudaEventElapsedTime(&ms, a, b);
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return static_cast<double>(ms) / repeats;
+}
+
+double peak_memory_bandwidth_gbs() {
+  int clock_khz = 0, bus_bits = 0;
+  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, 0) != cudaSuccess ||
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0) != cudaSuccess) {
+    cudaGetLastError();
+    return 0.0;
+  }
+  return 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;  // double data rate
 }
 
 void score_values(const SparseFeatures& x, const ValueNetView* nets, int32_t n_nets, const float* betas, float* values,

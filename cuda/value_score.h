@@ -31,6 +31,13 @@ class DeviceValueNets {
 // Validation and errors as the CPU version; CUDA failures throw iro::Error(CUDA_ERROR).
 void score_values(const SparseFeatures& x, const DeviceValueNets& nets, const float* betas, float* values, float* combined);
 
+// Benchmark helper: uploads the features once, then times `repeats` launches of the scoring kernels
+// (values + combined, no transfers) with CUDA events; returns milliseconds per launch.
+double time_score_kernels(const SparseFeatures& x, const DeviceValueNets& nets, const float* betas, int repeats);
+
+// Peak DRAM bandwidth of device 0 in GB/s from its memory clock and bus width (0 when unknown).
+double peak_memory_bandwidth_gbs();
+
 // Same shape as iro::score_values (uploads the nets for this one call; `threads` is ignored).
 void score_values(const SparseFeatures& x, const ValueNetView* nets, int32_t n_nets, const float* betas, float* values,
                   float* combined, int threads);
