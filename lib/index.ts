@@ -3,6 +3,11 @@ export { getNative, loadNative, probeCuda, VARIANTS, type Variant, type LoadedNa
 export { getInfo, formatInfo, type IroInfo } from './info.js';
 export { resolveThreads, DEFAULT_THREADS } from './threads.js';
 export {
+  scoreValues, softmaxWeights, resample, topW, diverseTopW, groupBest, expandBeams, uniformOffsets,
+  type KernelDevice, type KernelOptions, type SparseFeaturesInput, type ValueNetParams, type ValueScores, type ResampleMethod,
+  type ResampleArgs, type SamplingOptions, type ExpandBeamsArgs, type BeamExpansionResult,
+} from './kernels.js';
+export {
   ValueFunction,
   ValueEnsemble,
   vocabOfModelFile,
