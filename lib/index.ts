@@ -12,7 +12,6 @@ export {
   ValueEnsemble,
   vocabOfModelFile,
   featurizeStates,
-  writeJsonAtomic,
   type VocabInfo,
   type VocabSource,
   type ValueRow,
