@@ -6,3 +6,5 @@ export {
   forgeRandomModel, forgeInspectModel, tokenizeWithModel, detokenizeWithModel, sampleFromModel, resolveDims, DEFAULT_TINY_DIMS,
   type ForgeDims, type RandomModelOptions, type RandomModelInfo, type ForgeModelSummary, type ForgeSampleOptions, type ForgeSample,
 } from './forge.js';
+export { Engine, type EngineNative } from './engine.js';
+export type * from './engine-types.js';
