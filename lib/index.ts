@@ -28,3 +28,9 @@ export {
   type ValueEnsembleMember,
   type ValueEnsembleScores,
 } from './value.js';
+export {
+  forgeRandomModel, forgeInspectModel, tokenizeWithModel, detokenizeWithModel, sampleFromModel, resolveDims, DEFAULT_TINY_DIMS,
+  type ForgeDims, type RandomModelOptions, type RandomModelInfo, type ForgeModelSummary, type ForgeSampleOptions, type ForgeSample,
+} from './forge.js';
+export { Engine, type EngineNative } from './engine.js';
+export type * from './engine-types.js';

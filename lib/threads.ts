@@ -1,9 +1,12 @@
 import { invalidArgument } from './errors.js';
 
 /**
- * Default number of compute threads inside a Node process. Measured on 2 cores (see README,
- * "Threads"): ggml's worker threads spin-wait between graph runs and compete with the JS thread,
- * so 1 thread is the fastest default; raise it with `threads` or IRO_THREADS on larger machines.
+ * Default number of compute threads inside a Node process. Measured on 2 shared cores with
+ * `node dist/bench/engine.js` (16 sequences, 256-token prompt, 64 tokens each; see README,
+ * "Threads"): 1 thread 0.55-0.71 s; 2 threads 27 s with llama.cpp's per-graph pool, 4.0-4.7 s with
+ * a persistent ggml thread pool at any polling level (0, 50, 100); the plain C++ loop also lost
+ * with 2 threads (5.1 s vs 0.77 s). So 1 thread is the default; raise it with `threads` or
+ * IRO_THREADS on machines with idle cores.
  */
 export const DEFAULT_THREADS = 1;
 
