@@ -126,8 +126,9 @@ export interface ValueTrainReport {
   heldOutRows: number;
   trainStates: number;
   heldOutStates: number;
-  seconds: number;
-  statesPerSecond: number | null;
+  /** Wall time of the training run (only on the object train() returns; files omit timings so that a seed gives identical bytes). */
+  seconds?: number;
+  statesPerSecond?: number | null;
   history: { epoch: number; trainMse: number | null; heldOutMse: number | null }[];
   /** 'heldout' normally; 'train' when no rows were held out. */
   evaluatedOn: 'heldout' | 'train';
@@ -344,9 +345,10 @@ export class ValueFunction {
   /** The training report (from train(), or as stored in the file; undefined when absent). */
   readonly report: ValueTrainReport | undefined;
 
-  private constructor(handle: Handle, source?: string) {
+  private constructor(handle: Handle, source?: string, freshReportJson?: string) {
     this.#handle = handle;
-    const { reportJson, ...info } = callNative(() => addon().valueInfo(handle));
+    const { reportJson: storedJson, ...info } = callNative(() => addon().valueInfo(handle));
+    const reportJson = freshReportJson ?? storedJson;
     this.info = info;
     let report: ValueTrainReport | undefined;
     try {
@@ -434,7 +436,7 @@ export class ValueFunction {
       options.signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const out = await awaitNative(job.promise);
-        return new ValueFunction(out.handle);
+        return new ValueFunction(out.handle, undefined, out.report);
       } catch (e) {
         if (callbackError !== undefined) throw callbackError;
         throw e;

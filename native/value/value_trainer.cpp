@@ -322,24 +322,32 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
   m.meta.vocab_fingerprint = opt.vocab_fingerprint;
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  std::string& j = res.report_json;
-  j = "{\"epochs\":" + std::to_string(epochs_run) + ",\"bestEpoch\":" + std::to_string(best_epoch) + ",\"stopReason\":\"" +
-      stop_reason + "\",\"warmStart\":" + (opt.init_model ? "true" : "false") + ",\"trainRows\":" +
-      std::to_string(train_rows.size()) + ",\"heldOutRows\":" + std::to_string(val_rows.size()) + ",\"trainStates\":" +
-      std::to_string(train_states) + ",\"heldOutStates\":" + std::to_string(val_states) + ",\"seconds\":";
-  put_num(j, seconds);
-  j += ",\"statesPerSecond\":";
-  put_num(j, train_seconds > 0 ? static_cast<double>(states_trained) / train_seconds : kNaN);
-  j += ",\"history\":[";
-  for (size_t i = 0; i < history.size(); ++i) {
-    j += (i ? ",{\"epoch\":" : "{\"epoch\":") + std::to_string(history[i].epoch) + ",\"trainMse\":";
-    put_num(j, history[i].train_mse);
-    j += ",\"heldOutMse\":";
-    put_num(j, history[i].val_mse);
-    j += "}";
-  }
-  j += std::string("],\"evaluatedOn\":\"") + (heldout ? "heldout" : "train") + "\",\"evaluation\":" + eval.to_json() + "}";
-  m.meta.metrics_json = j;
+  // The file keeps a deterministic report (no wall-clock figures), so that the same seed gives a
+  // byte-identical value file; the returned report adds the timings.
+  auto build = [&](bool with_timing) {
+    std::string j = "{\"epochs\":" + std::to_string(epochs_run) + ",\"bestEpoch\":" + std::to_string(best_epoch) + ",\"stopReason\":\"" +
+        stop_reason + "\",\"warmStart\":" + (opt.init_model ? "true" : "false") + ",\"trainRows\":" +
+        std::to_string(train_rows.size()) + ",\"heldOutRows\":" + std::to_string(val_rows.size()) + ",\"trainStates\":" +
+        std::to_string(train_states) + ",\"heldOutStates\":" + std::to_string(val_states);
+    if (with_timing) {
+      j += ",\"seconds\":";
+      put_num(j, seconds);
+      j += ",\"statesPerSecond\":";
+      put_num(j, train_seconds > 0 ? static_cast<double>(states_trained) / train_seconds : kNaN);
+    }
+    j += ",\"history\":[";
+    for (size_t i = 0; i < history.size(); ++i) {
+      j += (i ? ",{\"epoch\":" : "{\"epoch\":") + std::to_string(history[i].epoch) + ",\"trainMse\":";
+      put_num(j, history[i].train_mse);
+      j += ",\"heldOutMse\":";
+      put_num(j, history[i].val_mse);
+      j += "}";
+    }
+    j += std::string("],\"evaluatedOn\":\"") + (heldout ? "heldout" : "train") + "\",\"evaluation\":" + eval.to_json() + "}";
+    return j;
+  };
+  res.report_json = build(true);
+  m.meta.metrics_json = build(false);
   return res;
 }
 
