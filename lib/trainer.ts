@@ -25,8 +25,8 @@ export interface Rollout {
 /** What the loop needs from a trained value function. */
 export interface TrainedValue {
   save(file: string): Promise<void>;
-  /** Held-out evaluation (MSE, Spearman by prefix fraction, …) as plain JSON. */
-  readonly report: Record<string, unknown>;
+  /** Training report with the held-out evaluation (MSE, Spearman by prefix fraction, …), as JSON. */
+  readonly report: unknown;
 }
 
 /** A row of the value-training dataset: the final reward is the target of every prefix. */
@@ -90,7 +90,7 @@ export interface IterationMetrics {
   meanReward: number;
   keptSamples: number;
   keptMeanReward: number;
-  value: Record<string, unknown>;
+  value: unknown;
 }
 
 export interface RunManifest {
