@@ -2,3 +2,7 @@ export { IroError, isIroError, type IroErrorCode } from './errors.js';
 export { getNative, loadNative, probeCuda, VARIANTS, type Variant, type LoadedNative, type LoadAttempt, type LoadOptions, type CudaProbe } from './native.js';
 export { getInfo, formatInfo, type IroInfo } from './info.js';
 export { resolveThreads, DEFAULT_THREADS } from './threads.js';
+export {
+  forgeRandomModel, forgeInspectModel, tokenizeWithModel, detokenizeWithModel, sampleFromModel, resolveDims, DEFAULT_TINY_DIMS,
+  type ForgeDims, type RandomModelOptions, type RandomModelInfo, type ForgeModelSummary, type ForgeSampleOptions, type ForgeSample,
+} from './forge.js';

@@ -1,0 +1,74 @@
+#include "native/engine/reference.h"
+
+#include <memory>
+#include <string>
+
+#include "llama.h"
+#include "native/common/error.h"
+#include "native/engine/batch.h"
+
+namespace iro::engine {
+namespace {
+
+struct CtxFree {
+  void operator()(llama_context* c) const { llama_free(c); }
+};
+struct SamplerFree {
+  void operator()(llama_sampler* s) const { llama_sampler_free(s); }
+};
+
+std::unique_ptr<llama_context, CtxFree> fresh_context(const Model& model, int32_t n_tokens, int32_t threads) {
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = static_cast<uint32_t>(n_tokens + 16);
+  cp.n_batch = cp.n_ctx;
+  cp.n_seq_max = 1;
+  cp.n_threads = threads;
+  cp.n_threads_batch = threads;
+  cp.no_perf = true;
+  std::unique_ptr<llama_context, CtxFree> ctx(llama_init_from_model(model.get(), cp));
+  if (!ctx) fail(codes::kInternal, "reference: could not create a context");
+  return ctx;
+}
+
+void validate(const Model& model, const std::vector<int32_t>& tokens) {
+  require_arg(!tokens.empty(), "tokens must not be empty");
+  for (int32_t t : tokens) require_arg(t >= 0 && t < model.n_vocab(), "token outside the vocabulary");
+}
+
+}  // namespace
+
+std::vector<int32_t> reference_greedy(const Model& model, const std::vector<int32_t>& prompt, int32_t max_tokens, int32_t threads) {
+  validate(model, prompt);
+  require_arg(max_tokens >= 1, "maxTokens must be >= 1");
+  const int32_t n = static_cast<int32_t>(prompt.size());
+  auto ctx = fresh_context(model, n + max_tokens, threads);
+  std::unique_ptr<llama_sampler, SamplerFree> greedy(llama_sampler_init_greedy());
+  Batch batch(n + 1);
+  for (int32_t i = 0; i < n; ++i) batch.add(prompt[static_cast<size_t>(i)], i, 0, i == n - 1);
+  if (llama_decode(ctx.get(), batch.get()) != 0) fail(codes::kInternal, "reference: prompt decode failed");
+  std::vector<int32_t> out;
+  for (int32_t step = 0; step < max_tokens; ++step) {
+    const llama_token t = llama_sampler_sample(greedy.get(), ctx.get(), -1);
+    if (model.is_eog(t)) break;
+    out.push_back(t);
+    if (step + 1 == max_tokens) break;
+    batch.clear();
+    batch.add(t, n + step, 0, true);
+    if (llama_decode(ctx.get(), batch.get()) != 0) fail(codes::kInternal, "reference: decode failed");
+  }
+  return out;
+}
+
+std::vector<float> reference_logits(const Model& model, const std::vector<int32_t>& tokens, int32_t threads) {
+  validate(model, tokens);
+  const int32_t n = static_cast<int32_t>(tokens.size());
+  auto ctx = fresh_context(model, n, threads);
+  Batch batch(n);
+  for (int32_t i = 0; i < n; ++i) batch.add(tokens[static_cast<size_t>(i)], i, 0, i == n - 1);
+  if (llama_decode(ctx.get(), batch.get()) != 0) fail(codes::kInternal, "reference: decode failed");
+  const float* l = llama_get_logits_ith(ctx.get(), -1);
+  if (!l) fail(codes::kInternal, "reference: no logits");
+  return std::vector<float>(l, l + model.n_vocab());
+}
+
+}  // namespace iro::engine
