@@ -1,0 +1,131 @@
+#include "native/kernels/value_score.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "native/common/error.h"
+#include "native/common/threads.h"
+
+namespace iro {
+
+void validate_score_inputs(const SparseFeatures& x, const ValueNetView* nets, int32_t n_nets, const float* betas) {
+  require_arg(x.n_states >= 0, "n_states must be >= 0, got " + std::to_string(x.n_states));
+  require_arg(x.d_dense >= 0, "dense width must be >= 0, got " + std::to_string(x.d_dense));
+  require_arg(x.d_dense == 0 || x.dense != nullptr, "dense width is " + std::to_string(x.d_dense) + " but no dense rows were given");
+  if (x.n_states > 0) {
+    require_arg(x.offsets != nullptr, "feature offsets are required (n_states + 1 entries)");
+    require_arg(x.offsets[0] >= 0, "feature offsets[0] must be >= 0, got " + std::to_string(x.offsets[0]));
+    for (int32_t s = 0; s < x.n_states; ++s) {
+      require_arg(x.offsets[s + 1] >= x.offsets[s], "feature offsets must be non-decreasing (offsets[" + std::to_string(s + 1) +
+                                                       "] = " + std::to_string(x.offsets[s + 1]) + " < offsets[" + std::to_string(s) +
+                                                       "] = " + std::to_string(x.offsets[s]) + ")");
+    }
+    require_arg(x.offsets[x.n_states] == x.offsets[0] || x.ids != nullptr, "feature ids are required when states have features");
+  }
+  require_arg(n_nets >= 0, "number of value nets must be >= 0, got " + std::to_string(n_nets));
+  if (n_nets == 0) return;
+  require_arg(nets != nullptr, "value nets are required");
+  require_arg(betas != nullptr, "betas are required (one per value net)");
+  for (int32_t m = 0; m < n_nets; ++m) {
+    const ValueNetView& n = nets[m];
+    const std::string which = "value net " + std::to_string(m);
+    require_arg(n.dims.n_buckets > 0 && n.dims.d > 0 && n.dims.hidden > 0 && n.dims.d_dense >= 0,
+                which + " has invalid dims (n_buckets, d, hidden must be > 0, d_dense >= 0)");
+    require_arg(n.E && n.b0 && n.W1 && n.b1 && n.w2, which + " is missing a parameter buffer");
+    require_arg(n.dims.d_dense == 0 || n.P != nullptr, which + " has d_dense > 0 but no projection P");
+    require_arg(std::isfinite(betas[m]) && betas[m] > 0.0f, "beta " + std::to_string(m) + " must be finite and > 0, got " + std::to_string(betas[m]));
+    if (n.dims.d_dense > 0) {
+      require_arg(x.dense != nullptr, which + " expects dense rows of width " + std::to_string(n.dims.d_dense) + " but none were given");
+      require_arg(x.d_dense == n.dims.d_dense, which + " expects dense rows of width " + std::to_string(n.dims.d_dense) + ", got " +
+                                                   std::to_string(x.d_dense));
+    }
+  }
+}
+
+namespace {
+
+// One net prepared for the state loop: W1 transposed so that the hidden layer is a sum of scaled
+// contiguous rows (vectorisable without reassociation, same per-element order as the contract).
+struct PreparedNet {
+  const ValueNetView* net;
+  std::vector<float> W1T;  // [d x hidden]
+};
+
+inline float score_one(const PreparedNet& pn, const SparseFeatures& x, int32_t s, float* __restrict a, float* __restrict h) {
+  const ValueNetView& n = *pn.net;
+  const int32_t d = n.dims.d, hidden = n.dims.hidden;
+  const uint32_t nb = static_cast<uint32_t>(n.dims.n_buckets);
+  for (int32_t t = 0; t < d; ++t) a[t] = n.b0[t];
+  const int32_t j0 = x.offsets[s], j1 = x.offsets[s + 1];
+  for (int32_t j = j0; j < j1; ++j) {
+    if (j + 4 < j1) {
+      const float* nxt = n.E + static_cast<size_t>(x.ids[j + 4] % nb) * static_cast<size_t>(d);
+      for (int32_t t = 0; t < d; t += 16) __builtin_prefetch(nxt + t, 0, 0);
+    }
+    const float* __restrict row = n.E + static_cast<size_t>(x.ids[j] % nb) * static_cast<size_t>(d);
+    if (x.weights) {
+      const float w = x.weights[j];
+      for (int32_t t = 0; t < d; ++t) a[t] += w * row[t];
+    } else {
+      for (int32_t t = 0; t < d; ++t) a[t] += row[t];
+    }
+  }
+  if (n.dims.d_dense > 0) {
+    const float* xr = x.dense + static_cast<size_t>(s) * static_cast<size_t>(x.d_dense);
+    for (int32_t q = 0; q < n.dims.d_dense; ++q) {
+      const float xq = xr[q];
+      const float* __restrict prow = n.P + static_cast<size_t>(q) * static_cast<size_t>(d);
+      for (int32_t t = 0; t < d; ++t) a[t] += xq * prow[t];
+    }
+  }
+  for (int32_t u = 0; u < hidden; ++u) h[u] = n.b1[u];
+  const float* __restrict wt = pn.W1T.data();
+  for (int32_t t = 0; t < d; ++t) {
+    const float at = a[t];
+    const float* __restrict col = wt + static_cast<size_t>(t) * static_cast<size_t>(hidden);
+    for (int32_t u = 0; u < hidden; ++u) h[u] += col[u] * at;
+  }
+  float v = n.b2;
+  for (int32_t u = 0; u < hidden; ++u) {
+    const float hu = h[u] > 0.0f ? h[u] : 0.0f;
+    v += n.w2[u] * hu;
+  }
+  return v;
+}
+
+}  // namespace
+
+void score_values(const SparseFeatures& x, const ValueNetView* nets, int32_t n_nets, const float* betas, float* values,
+                  float* combined, int threads) {
+  validate_score_inputs(x, nets, n_nets, betas);
+  if (x.n_states == 0) return;
+  std::vector<PreparedNet> prepared(static_cast<size_t>(n_nets));
+  int32_t max_d = 1, max_h = 1;
+  for (int32_t m = 0; m < n_nets; ++m) {
+    const ValueNetView& n = nets[m];
+    PreparedNet& p = prepared[static_cast<size_t>(m)];
+    p.net = &n;
+    const int32_t d = n.dims.d, hidden = n.dims.hidden;
+    p.W1T.resize(static_cast<size_t>(d) * static_cast<size_t>(hidden));
+    for (int32_t u = 0; u < hidden; ++u)
+      for (int32_t t = 0; t < d; ++t) p.W1T[static_cast<size_t>(t) * hidden + u] = n.W1[static_cast<size_t>(u) * d + t];
+    max_d = std::max(max_d, d);
+    max_h = std::max(max_h, hidden);
+  }
+  parallel_for(static_cast<size_t>(x.n_states), threads, 64, [&](size_t begin, size_t end) {
+    std::vector<float> a(static_cast<size_t>(max_d)), h(static_cast<size_t>(max_h));
+    for (size_t s = begin; s < end; ++s) {
+      float c = 0.0f;
+      for (int32_t m = 0; m < n_nets; ++m) {
+        const float v = score_one(prepared[static_cast<size_t>(m)], x, static_cast<int32_t>(s), a.data(), h.data());
+        if (values) values[s * static_cast<size_t>(n_nets) + static_cast<size_t>(m)] = v;
+        c += v / betas[m];
+      }
+      if (combined) combined[s] = c;
+    }
+  });
+}
+
+}  // namespace iro
