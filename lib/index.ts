@@ -6,3 +6,8 @@ export {
   forgeRandomModel, forgeInspectModel, tokenizeWithModel, detokenizeWithModel, sampleFromModel, resolveDims, DEFAULT_TINY_DIMS,
   type ForgeDims, type RandomModelOptions, type RandomModelInfo, type ForgeModelSummary, type ForgeSampleOptions, type ForgeSample,
 } from './forge.js';
+export { reviewPositivity, reviewPositivityDetail, UNFINISHED_PENALTY, type PositivityDetail } from './rewards.js';
+export {
+  generateReview, generateReviewCorpus, reviewPrompts, ReviewRng, REVIEW_PROMPT_OPENINGS, POSITIVE_CUES, NEGATIVE_CUES,
+  type GeneratedReview, type ReviewCorpusOptions,
+} from './task/reviews.js';
