@@ -11,3 +11,5 @@ export {
   generateReview, generateReviewCorpus, reviewPrompts, ReviewRng, REVIEW_PROMPT_OPENINGS, POSITIVE_CUES, NEGATIVE_CUES,
   type GeneratedReview, type ReviewCorpusOptions,
 } from './task/reviews.js';
+export { Engine, type EngineNative } from './engine.js';
+export type * from './engine-types.js';

@@ -27,6 +27,10 @@ Context::Context(std::shared_ptr<Model> model, const ContextOptions& o) : model_
   cp.embeddings = false;
   cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
   cp.no_perf = true;
+  // ggml's CPU flash attention accumulates V in F16, so results would depend on where a
+  // sequence's cells sit in the shared cache; the plain path accumulates in F32 and keeps a
+  // sequence's tokens independent of what is batched alongside.
+  cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
   ctx_ = llama_init_from_model(model_->get(), cp);
   if (!ctx_) fail(codes::kInvalidArgument, "llama.cpp could not create a context of " + std::to_string(o.context_size) +
                                                " tokens and " + std::to_string(o.max_sequences) + " sequences; lower contextSize or maxSequences");

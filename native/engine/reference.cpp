@@ -25,6 +25,10 @@ std::unique_ptr<llama_context, CtxFree> fresh_context(const Model& model, int32_
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.no_perf = true;
+  // ggml's CPU flash attention accumulates V in F16, so results would depend on where a
+  // sequence's cells sit in the shared cache; the plain path accumulates in F32 and keeps a
+  // sequence's tokens independent of what is batched alongside.
+  cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
   std::unique_ptr<llama_context, CtxFree> ctx(llama_init_from_model(model.get(), cp));
   if (!ctx) fail(codes::kInternal, "reference: could not create a context");
   return ctx;

@@ -153,6 +153,7 @@ void Scheduler::finish(const std::shared_ptr<Request>& r, const char* code, cons
   if (r->phase != Request::Phase::kQueued) {
     reserved_seqs_ -= r->need_seqs;
     reserved_cells_ -= r->need_cells;
+    active_count_.fetch_sub(1);
   }
   RequestOutcome out;
   if (code) {
@@ -177,8 +178,10 @@ void Scheduler::finish(const std::shared_ptr<Request>& r, const char* code, cons
     }
   }
   {
+    // Publish before completing, so a caller that awaited this request sees its cells freed.
     std::lock_guard<std::mutex> lk(mu_);
     abort_flags_.erase(r->id);
+    kv_snapshot_ = slots_->stats();
   }
   if (r->done) r->done(std::move(out));
 }
@@ -311,6 +314,7 @@ void Scheduler::step(std::vector<std::shared_ptr<Request>>& admitted) {
     r->state.ops = r->ops.get();
     pre_hidden |= r->state.spec.hidden_states;
     active_.push_back(r);
+    active_count_.fetch_add(1);
   }
   const int32_t total = batch_->size();
 
@@ -372,7 +376,6 @@ void Scheduler::step(std::vector<std::shared_ptr<Request>>& admitted) {
   std::vector<std::shared_ptr<Request>> still;
   for (auto& r : active_) if (!r->completed) still.push_back(r);
   active_.swap(still);
-  active_count_.store(static_cast<int32_t>(active_.size()));
   std::lock_guard<std::mutex> lk(mu_);
   kv_snapshot_ = slots_->stats();
 }

@@ -1,0 +1,69 @@
+// Shared pieces of the engine bindings: the handle object behind a JS engine, and option readers.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bindings/napi_util.h"
+#include "native/engine/model.h"
+#include "native/engine/scheduler.h"
+
+namespace iro::napi::engine {
+
+// What a JS engine handle points at. `disposed` is set on the JS thread before the native
+// objects are torn down off-thread, so every later call fails with DISPOSED.
+struct EngineBox {
+  std::shared_ptr<iro::engine::Model> model;
+  std::unique_ptr<iro::engine::Scheduler> scheduler;
+  std::atomic<bool> disposed{false};
+  int32_t threads = 1;
+  ~EngineBox() {
+    if (scheduler) scheduler->shutdown();
+  }
+};
+using BoxRef = std::shared_ptr<EngineBox>;
+
+// The live box behind a handle, or throws DISPOSED / INVALID_ARGUMENT.
+BoxRef box_of(const Napi::Value& handle);
+Napi::Value wrap_box(Napi::Env env, BoxRef box);
+
+inline double opt_number(const Napi::Object& o, const char* key, double fallback) { return number_field(o, key, fallback); }
+
+inline int32_t opt_int(const Napi::Object& o, const char* key, int32_t fallback) {
+  const double v = number_field(o, key, fallback);
+  expect(std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 2147483647.0, std::string(key) + " must be an integer");
+  return static_cast<int32_t>(v);
+}
+
+inline bool opt_bool(const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  expect(v.IsBoolean(), std::string(key) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+inline std::vector<int32_t> tokens_arg(const Napi::Value& v, const char* name) {
+  auto a = typed_array<int32_t>(v, name);
+  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+inline Napi::Int32Array to_int32_array(Napi::Env env, const std::vector<int32_t>& v) {
+  auto a = Napi::Int32Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
+  return a;
+}
+
+inline Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<float>& v) {
+  auto a = Napi::Float32Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
+  return a;
+}
+
+void register_decode(Napi::Env env, Napi::Object exports);
+
+}  // namespace iro::napi::engine

@@ -1,0 +1,187 @@
+// N-API surface of decoding: submit a request to the scheduler (the promise settles from the
+// scheduler thread through a thread-safe function), abort it, read stats, and the test-only
+// reference paths.
+#include "bindings/engine_binding.h"
+#include "native/engine/reference.h"
+#include "native/engine/sampling_policy.h"
+
+namespace iro::napi::engine {
+namespace {
+
+using iro::engine::CandidateResult;
+using iro::engine::RequestOutcome;
+
+Napi::Object stats_to_js(Napi::Env env, const iro::engine::RequestStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("promptTokens", static_cast<double>(s.prompt_tokens));
+  o.Set("tokensSampled", static_cast<double>(s.tokens_sampled));
+  o.Set("tokensEvaluated", static_cast<double>(s.tokens_evaluated));
+  o.Set("decodeSteps", static_cast<double>(s.decode_steps));
+  o.Set("forks", static_cast<double>(s.forks));
+  o.Set("prunes", static_cast<double>(s.prunes));
+  o.Set("maxLiveSequences", s.max_live_sequences);
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("queueMs", s.queue_ms);
+  t.Set("prefillMs", s.prefill_ms);
+  t.Set("decodeMs", s.decode_ms);
+  t.Set("sampleMs", s.sample_ms);
+  t.Set("policyMs", s.policy_ms);
+  t.Set("totalMs", s.total_ms);
+  o.Set("time", t);
+  return o;
+}
+
+Napi::Value result_to_js(Napi::Env env, iro::engine::RequestResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array cs = Napi::Array::New(env, r.candidates.size());
+  for (size_t i = 0; i < r.candidates.size(); ++i) {
+    CandidateResult& c = r.candidates[i];
+    Napi::Object j = Napi::Object::New(env);
+    j.Set("index", c.index);
+    j.Set("parent", c.parent);
+    j.Set("tokens", to_int32_array(env, c.tokens));
+    j.Set("logprobs", to_float32_array(env, c.logprobs));
+    j.Set("text", c.text);
+    j.Set("finishReason", iro::engine::finish_reason_name(c.reason));
+    if (!c.hidden.empty()) j.Set("hidden", to_float32_array(env, c.hidden));
+    cs.Set(i, j);
+  }
+  o.Set("candidates", cs);
+  o.Set("stats", stats_to_js(env, r.stats));
+  return o;
+}
+
+// engineSubmit(handle, { prompt: Int32Array, n, maxTokens, temperature, topK, topP, minP, seed,
+//   requestIndex, hiddenStates }) -> { id, promise }
+Napi::Value Submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    BoxRef box = box_of(info[0]);
+    Napi::Object o = object_arg(info, 1, "request");
+    iro::engine::RequestSpec spec;
+    spec.prompt = tokens_arg(o.Get("prompt"), "prompt");
+    const int32_t n = opt_int(o, "n", 1);
+    expect(n >= 1, "n must be an integer >= 1");
+    spec.max_tokens = opt_int(o, "maxTokens", 64);
+    spec.sampling.temperature = static_cast<float>(opt_number(o, "temperature", 0.7));
+    spec.sampling.top_k = opt_int(o, "topK", 50);
+    spec.sampling.top_p = static_cast<float>(opt_number(o, "topP", 1.0));
+    spec.sampling.min_p = static_cast<float>(opt_number(o, "minP", 0.0));
+    const double seed = opt_number(o, "seed", 0);
+    expect(std::isfinite(seed) && std::floor(seed) == seed && seed >= 0 && seed <= 9007199254740991.0, "seed must be a non-negative integer");
+    spec.seed = static_cast<uint64_t>(seed);
+    const int32_t ri = opt_int(o, "requestIndex", 0);
+    expect(ri >= 0, "requestIndex must be >= 0");
+    spec.request_index = static_cast<uint32_t>(ri);
+    spec.hidden_states = opt_bool(o, "hiddenStates", false);
+    spec.detokenize = opt_bool(o, "detokenize", true);
+
+    auto deferred = std::make_shared<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
+    auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(
+        env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "iro-engine-decode", 0, 1));
+    auto done = [tsfn, deferred](RequestOutcome&& outcome) {
+      auto* data = new RequestOutcome(std::move(outcome));
+      const napi_status st = tsfn->NonBlockingCall([deferred, data](Napi::Env env, Napi::Function) {
+        std::unique_ptr<RequestOutcome> own(data);
+        if (!own->error_code.empty()) {
+          deferred->Reject(make_error(env, own->error_code, own->error_message).Value());
+          return;
+        }
+        try {
+          deferred->Resolve(result_to_js(env, own->result));
+        } catch (const Napi::Error& e) {
+          deferred->Reject(e.Value());
+        }
+      });
+      if (st != napi_ok) delete data;
+      tsfn->Release();
+    };
+    uint64_t id = 0;
+    try {
+      id = box->scheduler->submit(std::move(spec), std::make_unique<iro::engine::SamplingPolicy>(n), done);
+    } catch (...) {
+      tsfn->Release();
+      throw;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("id", static_cast<double>(id));
+    out.Set("promise", deferred->Promise());
+    return out;
+  });
+}
+
+Napi::Value Abort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    expect(info.Length() > 1 && info[1].IsNumber(), "request id expected");
+    // Aborting after dispose is a no-op: the request already completed with DISPOSED.
+    try {
+      BoxRef box = box_of(info[0]);
+      box->scheduler->abort(static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()));
+    } catch (const iro::Error& e) {
+      if (e.code() != codes::kDisposed) throw;
+    }
+    return env.Undefined();
+  });
+}
+
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    BoxRef box = box_of(info[0]);
+    const auto s = box->scheduler->stats();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("kvCellsUsed", static_cast<double>(s.kv.cells_used));
+    o.Set("kvCellsTotal", static_cast<double>(s.kv.cells_total));
+    o.Set("liveSequences", s.kv.live_sequences);
+    o.Set("freeSequences", s.kv.free_sequences);
+    o.Set("forks", static_cast<double>(s.kv.forks));
+    o.Set("prunes", static_cast<double>(s.kv.prunes));
+    o.Set("steps", static_cast<double>(s.steps));
+    o.Set("queued", s.queued);
+    o.Set("active", s.active);
+    return o;
+  });
+}
+
+// Test-only: llama.cpp's own greedy sampler in a fresh context. -> Promise<Int32Array>
+Napi::Value ReferenceGreedy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    BoxRef box = box_of(info[0]);
+    auto prompt = tokens_arg(info[1], "prompt");
+    expect(info.Length() > 2 && info[2].IsNumber(), "maxTokens must be a number");
+    const int32_t max_tokens = info[2].As<Napi::Number>().Int32Value();
+    auto model = box->model;
+    const int32_t threads = box->threads;
+    return PromiseWorker<std::vector<int32_t>>::Start(
+        env, [model, prompt, max_tokens, threads]() { return iro::engine::reference_greedy(*model, prompt, max_tokens, threads); },
+        [](Napi::Env env, std::vector<int32_t>& v) -> Napi::Value { return to_int32_array(env, v); });
+  });
+}
+
+// Test-only: logits after re-evaluating `tokens` in a fresh context. -> Promise<Float32Array>
+Napi::Value ReferenceLogits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    BoxRef box = box_of(info[0]);
+    auto tokens = tokens_arg(info[1], "tokens");
+    auto model = box->model;
+    const int32_t threads = box->threads;
+    return PromiseWorker<std::vector<float>>::Start(
+        env, [model, tokens, threads]() { return iro::engine::reference_logits(*model, tokens, threads); },
+        [](Napi::Env env, std::vector<float>& v) -> Napi::Value { return to_float32_array(env, v); });
+  });
+}
+
+}  // namespace
+
+void register_decode(Napi::Env env, Napi::Object exports) {
+  exports.Set("engineSubmit", Napi::Function::New(env, Submit, "engineSubmit"));
+  exports.Set("engineAbort", Napi::Function::New(env, Abort, "engineAbort"));
+  exports.Set("engineStats", Napi::Function::New(env, Stats, "engineStats"));
+  exports.Set("engineReferenceGreedy", Napi::Function::New(env, ReferenceGreedy, "engineReferenceGreedy"));
+  exports.Set("engineReferenceLogits", Napi::Function::New(env, ReferenceLogits, "engineReferenceLogits"));
+}
+
+}  // namespace iro::napi::engine
