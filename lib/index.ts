@@ -13,3 +13,29 @@ export {
 } from './task/reviews.js';
 export { Engine, type EngineNative } from './engine.js';
 export type * from './engine-types.js';
+export {
+  scoreValues, softmaxWeights, resample, topW, diverseTopW, groupBest, expandBeams, uniformOffsets,
+  type KernelDevice, type KernelOptions, type SparseFeaturesInput, type ValueNetParams, type ValueScores, type ResampleMethod,
+  type ResampleArgs, type SamplingOptions, type ExpandBeamsArgs, type BeamExpansionResult,
+} from './kernels.js';
+export {
+  ValueFunction,
+  ValueEnsemble,
+  vocabOfModelFile,
+  featurizeStates,
+  type VocabInfo,
+  type VocabSource,
+  type ValueRow,
+  type ValueDatasetInput,
+  type ValueState,
+  type FeaturizerOptions,
+  type ValueTrainOptions,
+  type ValueTrainProgress,
+  type ValueTrainReport,
+  type ValueEvaluation,
+  type PrefixFraction,
+  type ValueFunctionInfo,
+  type SparseFeatureRows,
+  type ValueEnsembleMember,
+  type ValueEnsembleScores,
+} from './value.js';

@@ -141,6 +141,29 @@ void sample_children(const BeamLayout& L, const BeamLogits& lg, const BeamSampli
   });
 }
 
+void check_histories_for_append(const BeamLayout& L, const BeamHistories& h) {
+  const int32_t total = L.total_slots();
+  if (total == 0) return;
+  require_arg(h.lengths != nullptr, "history lengths are required");
+  require_arg(h.capacity >= 0, "history capacity must be >= 0");
+  for (int32_t g = 0; g < total; ++g) {
+    require_arg(h.lengths[g] >= 0 && h.lengths[g] <= h.capacity, "history length of slot " + std::to_string(g) + " is " +
+                                                                     std::to_string(h.lengths[g]) + ", outside 0.." + std::to_string(h.capacity));
+    const int32_t pg = L.slot_offsets[request_of(L, g)] + L.child_parent[g];
+    if (h.lengths[pg] >= h.capacity)
+      fail(codes::kContextOverflow, "history of slot " + std::to_string(pg) + " is full (capacity " + std::to_string(h.capacity) +
+                                        "); raise the history capacity or stop the request");
+  }
+}
+
+void append_tokens(const BeamExpansion& e, const BeamHistories& h) {
+  const int32_t total = e.layout.total_slots();
+  for (int32_t g = 0; g < total; ++g) {
+    if (h.tokens) h.tokens[static_cast<size_t>(g) * static_cast<size_t>(h.capacity) + static_cast<size_t>(h.lengths[g])] = e.tokens[g];
+    h.lengths[g] += 1;
+  }
+}
+
 BeamExpansion expand_beams(const BeamBatch& batch, const BeamLogits& logits, const BeamSampling& sampling,
                            const BeamHistories& h, int threads) {
   BeamExpansion out;
@@ -149,22 +172,12 @@ BeamExpansion expand_beams(const BeamBatch& batch, const BeamLogits& logits, con
   if (total == 0) return out;
   require_arg(h.lengths != nullptr, "history lengths are required");
   validate_beam_sampling(out.layout, logits, sampling, h.lengths);
-  for (int32_t g = 0; g < total; ++g) {
-    require_arg(h.lengths[g] >= 0 && h.lengths[g] <= h.capacity, "history length of slot " + std::to_string(g) + " is " +
-                                                                     std::to_string(h.lengths[g]) + ", outside 0.." + std::to_string(h.capacity));
-    const int32_t pg = out.layout.slot_offsets[request_of(out.layout, g)] + out.layout.child_parent[g];
-    if (h.lengths[pg] >= h.capacity)
-      fail(codes::kContextOverflow, "history of slot " + std::to_string(pg) + " is full (capacity " + std::to_string(h.capacity) +
-                                        "); raise the history capacity or stop the request");
-  }
+  check_histories_for_append(out.layout, h);
   copy_histories(out.layout, h);
   out.tokens.resize(static_cast<size_t>(total));
   out.logprobs.resize(static_cast<size_t>(total));
   sample_children(out.layout, logits, sampling, h.lengths, out.tokens.data(), out.logprobs.data(), threads);
-  for (int32_t g = 0; g < total; ++g) {
-    if (h.tokens) h.tokens[static_cast<size_t>(g) * h.capacity + h.lengths[g]] = out.tokens[g];
-    h.lengths[g] += 1;
-  }
+  append_tokens(out, h);
   return out;
 }
 

@@ -53,7 +53,9 @@ struct PreparedNet {
   std::vector<float> W1T;  // [d x hidden]
 };
 
-inline float score_one(const PreparedNet& pn, const SparseFeatures& x, int32_t s, float* __restrict a, float* __restrict h) {
+// Cloned for AVX2 (selected at load time): same float ops in the same order, no FMA (AVX2 alone does
+// not enable FMA contraction), so both clones give identical results.
+__attribute__((target_clones("avx2", "default"))) float score_one(const PreparedNet& pn, const SparseFeatures& x, int32_t s, float* __restrict a, float* __restrict h) {
   const ValueNetView& n = *pn.net;
   const int32_t d = n.dims.d, hidden = n.dims.hidden;
   const uint32_t nb = static_cast<uint32_t>(n.dims.n_buckets);
@@ -70,6 +72,14 @@ inline float score_one(const PreparedNet& pn, const SparseFeatures& x, int32_t s
       for (int32_t t = 0; t < d; ++t) a[t] += w * row[t];
     } else {
       for (int32_t t = 0; t < d; ++t) a[t] += row[t];
+    }
+  }
+  // Start fetching the next state's embedding rows while this state's MLP runs.
+  if (s + 1 < x.n_states) {
+    const int32_t k1 = std::min(x.offsets[s + 2], x.offsets[s + 1] + 8);
+    for (int32_t j = x.offsets[s + 1]; j < k1; ++j) {
+      const float* nxt = n.E + static_cast<size_t>(x.ids[j] % nb) * static_cast<size_t>(d);
+      for (int32_t t = 0; t < d; t += 16) __builtin_prefetch(nxt + t, 0, 0);
     }
   }
   if (n.dims.d_dense > 0) {

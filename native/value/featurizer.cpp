@@ -24,6 +24,7 @@ void FeaturizerConfig::validate() const {
   require_arg(ngram_max >= 1 && ngram_max <= 3, "featurizer ngramMax must be 1, 2 or 3 (got " + std::to_string(ngram_max) + ")");
   require_arg(prompt_window >= 0 && prompt_window <= 64,
               "featurizer promptWindow must be between 0 and 64 (got " + std::to_string(prompt_window) + ")");
+  require_arg(pooling >= 0 && pooling <= 2, "featurizer pooling must be sum, sqrt or mean");
   require_arg(position_buckets >= 1 && position_buckets <= 64,
               "featurizer positionBuckets must be between 1 and 64 (got " + std::to_string(position_buckets) + ")");
 }
@@ -75,8 +76,13 @@ void Featurizer::extend(FeaturizerState& s, const int32_t* tokens, size_t n) con
   }
 }
 
-float Featurizer::accumulated_weight(int32_t n_tokens) {
-  return n_tokens > 0 ? 1.0f / std::sqrt(static_cast<float>(n_tokens)) : 0.0f;
+float Featurizer::accumulated_weight(int32_t n_tokens) const {
+  if (n_tokens <= 0) return 0.0f;
+  switch (config_.pooling) {
+    case 1: return 1.0f / std::sqrt(static_cast<float>(n_tokens));
+    case 2: return 1.0f / static_cast<float>(n_tokens);
+    default: return 1.0f;
+  }
 }
 
 uint32_t Featurizer::position_id(int32_t n) const {

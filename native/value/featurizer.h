@@ -10,8 +10,8 @@
 // Prompt keys: over the last `prompt_window` prompt tokens, the unigrams H(7, t) then the bigrams
 // H(8, t, t') of consecutive tokens. An empty prompt or window 0 gives no crosses.
 // A state of n response tokens then has:
-//   - every accumulated id of tokens 1..n, each with weight 1/sqrt(n) (a length-normalised bag, so
-//     the embedding sum keeps its scale as the response grows)
+//   - every accumulated id of tokens 1..n, each with weight pool(n): 1 (pooling "sum", default:
+//     effects of tokens add up, as in "which tokens appeared"), 1/sqrt(n) ("sqrt") or 1/n ("mean")
 //   - the position bucket H(5, b) with weight 1, b = 0 for n = 0, else min(B-1, 1 + floor(log2 n))
 //   - the end flag H(6, 1) with weight 1, only once the response has ended
 // Accumulated ids never change once emitted, so extending a state by a chunk costs O(chunk) and
@@ -30,11 +30,12 @@ struct FeaturizerConfig {
   int32_t ngram_max = 3;          // 1..3
   int32_t prompt_window = 4;      // 0..64 last prompt tokens used for crosses
   int32_t position_buckets = 12;  // 1..64
+  int32_t pooling = 0;            // 0 = sum, 1 = sqrt, 2 = mean (weight of accumulated ids)
 
   void validate() const;  // throws INVALID_ARGUMENT
   bool operator==(const FeaturizerConfig& o) const {
     return seed == o.seed && ngram_max == o.ngram_max && prompt_window == o.prompt_window &&
-           position_buckets == o.position_buckets;
+           position_buckets == o.position_buckets && pooling == o.pooling;
   }
   bool operator!=(const FeaturizerConfig& o) const { return !(*this == o); }
 };
@@ -67,7 +68,7 @@ class Featurizer {
   void extend(FeaturizerState& state, const int32_t* tokens, size_t n) const;  // O(n)
   void finish(FeaturizerState& state) const { state.ended = true; }
 
-  static float accumulated_weight(int32_t n_tokens);
+  float accumulated_weight(int32_t n_tokens) const;
   uint32_t position_id(int32_t n_tokens) const;
   uint32_t end_id() const;
   // Appends the state's sparse row (ids and weights) to the output vectors.

@@ -87,6 +87,7 @@ void save_value_file(const ValueModel& m, const std::string& path) {
   gguf_set_val_u32(g.get(), k("featurizer.ngram_max").c_str(), static_cast<uint32_t>(m.featurizer.ngram_max));
   gguf_set_val_u32(g.get(), k("featurizer.prompt_window").c_str(), static_cast<uint32_t>(m.featurizer.prompt_window));
   gguf_set_val_u32(g.get(), k("featurizer.position_buckets").c_str(), static_cast<uint32_t>(m.featurizer.position_buckets));
+  gguf_set_val_u32(g.get(), k("featurizer.pooling").c_str(), static_cast<uint32_t>(m.featurizer.pooling));
   gguf_set_val_u32(g.get(), k("n_buckets").c_str(), static_cast<uint32_t>(m.dims.n_buckets));
   gguf_set_val_u32(g.get(), k("embedding_width").c_str(), static_cast<uint32_t>(m.dims.d));
   gguf_set_val_u32(g.get(), k("hidden_width").c_str(), static_cast<uint32_t>(m.dims.hidden));
@@ -174,6 +175,7 @@ ValueModel load_value_file(const std::string& path) {
   m.featurizer.ngram_max = static_cast<int32_t>(meta.u32(k("featurizer.ngram_max"), 1, 3));
   m.featurizer.prompt_window = static_cast<int32_t>(meta.u32(k("featurizer.prompt_window"), 0, 64));
   m.featurizer.position_buckets = static_cast<int32_t>(meta.u32(k("featurizer.position_buckets"), 1, 64));
+  m.featurizer.pooling = static_cast<int32_t>(meta.u32(k("featurizer.pooling"), 0, 2));
   m.dims.n_buckets = static_cast<int32_t>(meta.u32(k("n_buckets"), 1, ValueLimits::kMaxBuckets));
   m.dims.d = static_cast<int32_t>(meta.u32(k("embedding_width"), 1, ValueLimits::kMaxWidth));
   m.dims.hidden = static_cast<int32_t>(meta.u32(k("hidden_width"), 1, ValueLimits::kMaxHidden));

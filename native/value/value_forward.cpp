@@ -40,7 +40,7 @@ void forward_row(const ValueNetView& net, const Featurizer& f, const RowView& ro
       }
     }
     float* a = act.a.data() + static_cast<size_t>(s) * d;
-    const float w = Featurizer::accumulated_weight(n);
+    const float w = f.accumulated_weight(n);
     const float* pe = net.E + static_cast<size_t>(f.position_id(n) % nb) * d;
     for (int32_t c = 0; c < d; ++c) a[c] = net.b0[c] + w * R[c] + pe[c];
     if (row.ends[s]) {
@@ -69,7 +69,7 @@ void forward_row(const ValueNetView& net, const Featurizer& f, const RowView& ro
   }
 }
 
-void backward_row(const ValueNetView& net, const RowView& row, const RowActivations& act, const float* dv, RowGrads& g) {
+void backward_row(const ValueNetView& net, const Featurizer& f, const RowView& row, const RowActivations& act, const float* dv, RowGrads& g) {
   const int32_t d = net.dims.d, H = net.dims.hidden, dd = net.dims.d_dense;
   g.dense.assign(dense_param_count(net.dims), 0.0f);
   g.tok.assign(static_cast<size_t>(row.n_tokens) * d, 0.0f);
@@ -120,7 +120,7 @@ void backward_row(const ValueNetView& net, const RowView& row, const RowActivati
   int32_t s = row.n_states - 1;
   for (int32_t j = row.n_tokens; j >= 1; --j) {
     for (; s >= 0 && row.lens[s] >= j; --s) {
-      const float w = Featurizer::accumulated_weight(row.lens[s]);
+      const float w = f.accumulated_weight(row.lens[s]);
       const float* ga = g.state.data() + static_cast<size_t>(s) * d;
       for (int32_t c = 0; c < d; ++c) run[c] += w * ga[c];
     }

@@ -42,6 +42,6 @@ RowView row_view(const ValueDataset& data, const PrefixIndex& ix, int32_t r);
 void forward_row(const ValueNetView& net, const Featurizer& f, const RowView& row, RowActivations& act);
 
 // dv[s] = dLoss/dV_s. Overwrites g.
-void backward_row(const ValueNetView& net, const RowView& row, const RowActivations& act, const float* dv, RowGrads& g);
+void backward_row(const ValueNetView& net, const Featurizer& f, const RowView& row, const RowActivations& act, const float* dv, RowGrads& g);
 
 }  // namespace iro::value

@@ -1,5 +1,6 @@
 #include "native/value/value_model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "native/common/error.h"
@@ -70,7 +71,9 @@ void fill_uniform(std::vector<float>& t, float a, uint32_t seed, uint32_t tensor
 void init_parameters(ValueModel& m, uint32_t seed, float bias) {
   m.allocate();
   const auto& d = m.dims;
-  fill_uniform(m.E, 0.1f, seed, 1);
+  // E starts at zero: a feature never seen in training (a new prompt cross) then adds nothing
+  // at inference instead of random noise. b1 > 0 keeps every hidden unit alive meanwhile.
+  std::fill(m.b1.begin(), m.b1.end(), 0.1f);
   if (d.d_dense > 0) fill_uniform(m.P, 1.0f / std::sqrt(static_cast<float>(d.d_dense)), seed, 2);
   fill_uniform(m.W1, std::sqrt(6.0f / static_cast<float>(d.d)), seed, 3);
   fill_uniform(m.w2, 1.0f / std::sqrt(static_cast<float>(d.hidden)), seed, 4);

@@ -140,6 +140,7 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
   const uint32_t nb = static_cast<uint32_t>(m.dims.n_buckets);
   const size_t n_dense = dense_param_count(m.dims);
   std::vector<float> mE(m.E.size(), 0.0f), vE(m.E.size(), 0.0f);
+  std::vector<int32_t> stepE(nb, 0);  // per-row Adam step: bias correction on the row's own timeline
   std::vector<float> mD(n_dense, 0.0f), vD(n_dense, 0.0f), gD(n_dense, 0.0f);
   std::vector<int32_t> slot_of(nb, -1);
   std::vector<uint32_t> touched;
@@ -190,7 +191,7 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
             w.loss += wr * err * err;
             w.dv[s] = static_cast<float>(2.0 * wr * err / W);
           }
-          backward_row(net, rv, w.act, w.dv.data(), w.grads);
+          backward_row(net, f, rv, w.act, w.dv.data(), w.grads);
         }
       });
       for (size_t i = 0; i < B; ++i) loss_sum += work[i].loss;
@@ -198,12 +199,13 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
       ++step;
       const float bc1 = 1.0f - std::pow(opt.beta1, static_cast<float>(step));
       const float bc2 = 1.0f - std::pow(opt.beta2, static_cast<float>(step));
-      auto adamw = [&](float& p, float& mm, float& vv, float g, bool decay) {
+      auto adamw_bc = [&](float& p, float& mm, float& vv, float g, bool decay, float c1, float c2) {
         mm = opt.beta1 * mm + (1.0f - opt.beta1) * g;
         vv = opt.beta2 * vv + (1.0f - opt.beta2) * g * g;
-        const float upd = (mm / bc1) / (std::sqrt(vv / bc2) + opt.eps);
+        const float upd = (mm / c1) / (std::sqrt(vv / c2) + opt.eps);
         p -= opt.lr * (upd + (decay ? opt.weight_decay * p : 0.0f));
       };
+      auto adamw = [&](float& p, float& mm, float& vv, float g, bool decay) { adamw_bc(p, mm, vv, g, decay, bc1, bc2); };
 
       // Dense parameters: each index summed over rows in batch order.
       parallel_for(n_dense, threads, 4096, [&](size_t b, size_t e) {
@@ -262,7 +264,9 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
         for (size_t slot = sb; slot < se; ++slot) {
           const size_t base = static_cast<size_t>(touched[slot]) * d;
           const float* g = gS.data() + slot * d;
-          for (int32_t c = 0; c < d; ++c) adamw(m.E[base + c], mE[base + c], vE[base + c], g[c], true);
+          const int32_t t = ++stepE[touched[slot]];
+          const float c1 = 1.0f - std::pow(opt.beta1, static_cast<float>(t)), c2 = 1.0f - std::pow(opt.beta2, static_cast<float>(t));
+          for (int32_t c = 0; c < d; ++c) adamw_bc(m.E[base + c], mE[base + c], vE[base + c], g[c], true, c1, c2);
         }
       });
       for (uint32_t b : touched) slot_of[b] = -1;

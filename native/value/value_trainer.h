@@ -24,7 +24,7 @@ struct TrainOptions {
   int32_t prefix_stride = 1;      // a state every `stride` tokens, plus the full response
   int32_t max_epochs = 20;
   int32_t batch_rows = 32;        // rows (responses) per optimiser step
-  float lr = 2e-3f, weight_decay = 1e-4f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  float lr = 1e-3f, weight_decay = 1e-4f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
   float validation_fraction = 0.1f;
   int32_t patience = 3;           // epochs without held-out improvement before stopping
   uint32_t seed = 0;

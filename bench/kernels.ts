@@ -1,0 +1,95 @@
+/**
+ * Kernel benchmark: native CPU kernels vs the plain TypeScript reference, side by side.
+ *   node dist/bench/kernels.js [--threads N] [--out bench-results/kernels.json] [--quick]
+ * Value scoring: states/s for B in {16, 1024, 65536}, M in {1, 3}, d = hidden = 64, 2^20 buckets,
+ * about 30 ids per state. Resampling: draws/s for N in {16, 1e6} (N draws from N candidates).
+ * The TS reference is timed on at most 1024 states (its cost per state is constant).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { resample, scoreValues, topW, type ResampleMethod, type ValueNetParams } from '../lib/kernels.js';
+import { getNative } from '../lib/native.js';
+import { resampleRef, scoreValuesRef, topWRef } from '../test/helpers/kernel-reference.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const threads = Number(flag('--threads') ?? 1);
+const out = flag('--out') ?? path.join('bench-results', 'kernels.json');
+const quick = args.includes('--quick');
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const r = rng(1);
+const randArray = (n: number, scale = 0.1) => { const a = new Float32Array(n); for (let i = 0; i < n; ++i) a[i] = (r() - 0.5) * scale; return a; };
+
+/** Seconds per call: repeats until minSeconds have passed (after one warm-up call). */
+function time(fn: () => void, minSeconds = quick ? 0.05 : 0.3): number {
+  fn();
+  let reps = 0;
+  const t0 = performance.now();
+  let el = 0;
+  do { fn(); ++reps; el = (performance.now() - t0) / 1000; } while (el < minSeconds);
+  return el / reps;
+}
+
+const nBuckets = quick ? 1 << 16 : 1 << 20, d = 64, hidden = 64;
+const net = (): ValueNetParams => ({ nBuckets, d, hidden, E: randArray(nBuckets * d), b0: randArray(d), W1: randArray(hidden * d), b1: randArray(hidden), w2: randArray(hidden), b2: 0.1 });
+const nets = [net(), net(), net()];
+
+function features(B: number) {
+  const offsets = new Int32Array(B + 1);
+  const ids: number[] = [];
+  for (let s = 0; s < B; ++s) {
+    const c = 20 + Math.floor(r() * 21); // 20..40, mean 30
+    for (let j = 0; j < c; ++j) ids.push(Math.floor(r() * 2 ** 32));
+    offsets[s + 1] = ids.length;
+  }
+  return { offsets, ids: Uint32Array.from(ids) };
+}
+
+const rows: Record<string, unknown>[] = [];
+const fmt = (x: number) => x.toExponential(2).padStart(10);
+console.log(`iro-native kernel benchmark (variant ${getNative().variant}, threads ${threads})`);
+console.log(`${'value scoring'.padEnd(18)} ${'native st/s'.padStart(12)} ${'TS ref st/s'.padStart(12)} ${'ratio'.padStart(8)}`);
+for (const M of [1, 3]) {
+  for (const B of quick ? [16, 1024] : [16, 1024, 65536]) {
+    const f = features(B);
+    const betas = new Float32Array(M).fill(1);
+    const ns = nets.slice(0, M);
+    const tNative = time(() => scoreValues(f, ns, betas, { threads }));
+    const Bref = Math.min(B, 1024);
+    const fRef = { offsets: f.offsets.subarray(0, Bref + 1), ids: f.ids };
+    const tRef = time(() => scoreValuesRef(fRef, ns, betas));
+    const nativeRate = B / tNative, refRate = Bref / tRef;
+    console.log(`B=${String(B).padEnd(6)} M=${M}        ${fmt(nativeRate)}   ${fmt(refRate)} ${(nativeRate / refRate).toFixed(1).padStart(8)}x`);
+    rows.push({ kernel: 'scoreValues', B, M, d, hidden, nBuckets, idsPerState: f.ids.length / B, nativeStatesPerS: nativeRate, refStatesPerS: refRate, ratio: nativeRate / refRate });
+  }
+}
+console.log(`${'resampling'.padEnd(24)} ${'native dr/s'.padStart(12)} ${'TS ref dr/s'.padStart(12)} ${'ratio'.padStart(8)}`);
+for (const N of [16, quick ? 100_000 : 1_000_000]) {
+  const scores = randArray(N, 4);
+  const offsets = Int32Array.from([0, N]);
+  const draws = Int32Array.from([0, N]);
+  for (const method of ['systematic', 'stratified', 'multinomial'] as ResampleMethod[]) {
+    const tNative = time(() => resample({ scores, offsets, tau: 1, method, draws, seed: 1 }, { threads }));
+    const tRef = time(() => resampleRef(scores, offsets, 1, method, draws, 1n, 0));
+    console.log(`N=${String(N).padEnd(8)} ${method.padEnd(13)} ${fmt(N / tNative)}   ${fmt(N / tRef)} ${(tRef / tNative).toFixed(1).padStart(8)}x`);
+    rows.push({ kernel: 'resample', method, N, draws: N, nativeDrawsPerS: N / tNative, refDrawsPerS: N / tRef, ratio: tRef / tNative });
+  }
+  const w = Math.min(N, 16);
+  const tNative = time(() => topW(scores, offsets, w, { threads }));
+  const tRef = time(() => topWRef(scores, offsets, w));
+  console.log(`N=${String(N).padEnd(8)} ${'top-16'.padEnd(13)} ${fmt(N / tNative)}   ${fmt(N / tRef)} ${(tRef / tNative).toFixed(1).padStart(8)}x  (candidates/s)`);
+  rows.push({ kernel: 'topW', N, w, nativeCandidatesPerS: N / tNative, refCandidatesPerS: N / tRef, ratio: tRef / tNative });
+}
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ variant: getNative().variant, threads, date: new Date().toISOString(), rows }, null, 2));
+console.log(`wrote ${out}`);
