@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   iro::napi::register_engine(env, exports);
   iro::napi::register_forge(env, exports);
   iro::napi::register_value(env, exports);
+  iro::napi::engine::register_search(env, exports);
   return exports;
 }
 
