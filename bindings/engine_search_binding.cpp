@@ -5,6 +5,7 @@
 
 #include "bindings/engine_binding.h"
 #include "bindings/modules.h"
+#include "bindings/value_handle.h"
 #include "native/search/search_options.h"
 #include "native/value/value_file.h"
 
@@ -15,10 +16,11 @@ using iro::engine::CandidateResult;
 using iro::engine::RequestOutcome;
 using search::SearchReport;
 
-// Value functions arrive as value-file paths. (When the value binding exports its handle accessor,
-// a value-function handle is accepted here as well; see the search README section.)
+// Value functions arrive as ValueFunction handles (shared, nothing copied) or value-file paths.
 std::shared_ptr<const iro::value::ValueModel> value_model_of(const Napi::Value& v, size_t i) {
-  expect(v.IsString(), "values[" + std::to_string(i) + "] must be a value-file path");
+  const std::string name = "values[" + std::to_string(i) + "]";
+  if (v.IsExternal()) return value_model_from_handle(v, name.c_str());
+  expect(v.IsString(), name + " must be a ValueFunction or a value-file path");
   return std::make_shared<const iro::value::ValueModel>(iro::value::load_value_file(v.As<Napi::String>().Utf8Value()));
 }
 

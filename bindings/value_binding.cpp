@@ -9,6 +9,7 @@
 
 #include "bindings/modules.h"
 #include "bindings/napi_util.h"
+#include "bindings/value_handle.h"
 #include "native/llama/vocab_fingerprint.h"
 #include "native/value/value_eval.h"
 #include "native/value/value_file.h"
@@ -365,6 +366,8 @@ Napi::Value Score(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+std::shared_ptr<const ValueModel> value_model_from_handle(const Napi::Value& v, const char* name) { return model_arg(v, name); }
 
 void register_value(Napi::Env env, Napi::Object exports) {
   exports.Set("valueVocabOfModel", Napi::Function::New(env, VocabOfModel, "valueVocabOfModel"));

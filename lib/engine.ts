@@ -5,6 +5,7 @@
  */
 import { awaitNative, callNative, invalidArgument, IroError, throwIfAborted } from './errors.js';
 import { native } from './native.js';
+import { runSearch, type SearchOptions, type SearchResult, type SearchValue } from './search.js';
 import { resolveThreads } from './threads.js';
 import type {
   ChatMessage,
@@ -139,8 +140,20 @@ export class Engine implements AsyncDisposable {
    * Decodes one prompt: `n` sampled continuations ('sample'), or Best-of-N ranked by `scorer`.
    * Concurrent calls share decode steps. The signal stops the request between steps (ABORTED).
    */
-  async decode(options: DecodeOptions): Promise<DecodeResult> {
+  decode(options: SearchDecodeOptions & { prompts: readonly (string | readonly number[])[] }): Promise<SearchResult[]>;
+  decode(options: SearchDecodeOptions & ({ values: readonly SearchValue[] } | { mode: 'search' })): Promise<SearchResult>;
+  decode(options: DecodeOptions): Promise<DecodeResult>;
+  async decode(options: DecodeOptions | SearchDecodeOptions): Promise<DecodeResult | SearchResult | SearchResult[]> {
     if (!options || typeof options !== 'object') throw invalidArgument('decode needs an options object with a prompt');
+    if (isSearch(options)) {
+      const { mode: _mode, ...search } = options as SearchDecodeOptions;
+      const results = await runSearch(this.#live(), search);
+      return search.prompts !== undefined ? results : results[0]!;
+    }
+    return this.#decodePlain(options as DecodeOptions);
+  }
+
+  async #decodePlain(options: DecodeOptions): Promise<DecodeResult> {
     const mode = options.mode ?? 'sample';
     if (mode !== 'sample' && mode !== 'best-of-n') throw invalidArgument(`mode must be 'sample' or 'best-of-n' (got ${String(mode)})`);
     if (mode === 'best-of-n' && typeof options.scorer !== 'function') throw invalidArgument("mode 'best-of-n' needs a scorer(prompt, response) function");
@@ -254,4 +267,18 @@ async function rankByScorer(prompt: string, candidates: DecodeCandidate[], score
   }
   // Highest score; ties go to the lower candidate index (stable, seed-determined).
   return scored.reduce((a, b) => (b.score! > a.score! ? b : a));
+}
+
+/**
+ * Search mode of `engine.decode` (DESIGN.md §6): chosen by `mode: 'search'` or by any search option
+ * (`values`, `prompts`, `w`, `k`, `l`, `strategy`, `rerank`, `onChunk`).
+ */
+export type SearchDecodeOptions = SearchOptions & { mode?: 'search' };
+
+const SEARCH_KEYS = ['values', 'prompts', 'w', 'k', 'l', 'strategy', 'rerank', 'onChunk', 'selectionTemperature', 'reward'] as const;
+
+function isSearch(o: DecodeOptions | SearchDecodeOptions): boolean {
+  if ((o as { mode?: string }).mode === 'search') return true;
+  if ((o as DecodeOptions).mode !== undefined) return false;
+  return SEARCH_KEYS.some((k) => (o as Record<string, unknown>)[k] !== undefined);
 }

@@ -11,12 +11,12 @@ export {
   generateReview, generateReviewCorpus, reviewPrompts, ReviewRng, REVIEW_PROMPT_OPENINGS, POSITIVE_CUES, NEGATIVE_CUES,
   type GeneratedReview, type ReviewCorpusOptions,
 } from './task/reviews.js';
-export { Engine, type EngineNative } from './engine.js';
+export { Engine, type EngineNative, type SearchDecodeOptions } from './engine.js';
 export type * from './engine-types.js';
 export {
   scoreValues, softmaxWeights, resample, topW, diverseTopW, groupBest, expandBeams, uniformOffsets,
   type KernelDevice, type KernelOptions, type SparseFeaturesInput, type ValueNetParams, type ValueScores, type ResampleMethod,
-  type ResampleArgs, type SamplingOptions, type ExpandBeamsArgs, type BeamExpansionResult,
+  type ResampleArgs, type SamplingOptions as KernelSamplingOptions, type ExpandBeamsArgs, type BeamExpansionResult,
 } from './kernels.js';
 export {
   ValueFunction,
@@ -39,3 +39,12 @@ export {
   type ValueEnsembleMember,
   type ValueEnsembleScores,
 } from './value.js';
+export {
+  SEARCH_DEFAULTS, resolveSearchOptions,
+  type SearchOptions, type SearchResult, type SearchCandidate, type SearchStats, type SearchChunk, type SearchValue,
+  type SearchStrategy, type SearchRerank, type SearchValueFunction,
+} from './search.js';
+export { scoreRewards, type Reward, type RewardFn, type BatchReward, type RewardItem, type RewardOutcome } from './reward-scoring.js';
+export { httpReward, type HttpRewardOptions } from './reward-http.js';
+export { loadPromptsFile, parsePromptsJsonl, type PromptRecord } from './prompts.js';
+export { IroTrainer, reweight, type IroTrainerOptions, type IroBackend, type Rollout, type RunManifest, type IterationRecord, type IterationMetrics, type IroProgress } from './trainer.js';

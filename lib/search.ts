@@ -299,11 +299,11 @@ function addon(): SearchNative {
   return native() as unknown as SearchNative;
 }
 
-/** What the native side accepts for a value function (a file path until handles are wired; see README). */
+/** What the native side accepts for a value function: its native handle (shared), else a file path. */
 function valueArg(vf: SearchValueFunction, i: number): unknown {
   if (typeof vf === 'string') return vf;
-  if (typeof vf.source === 'string') return vf.source;
-  if (vf.handle !== undefined) return vf.handle;
+  if (vf && typeof vf === 'object' && 'handle' in vf && vf.handle !== undefined) return vf.handle; // DISPOSED when disposed
+  if (typeof vf?.source === 'string') return vf.source;
   throw invalidArgument(`values[${i}].vf must be a ValueFunction or a value-file path`);
 }
 
