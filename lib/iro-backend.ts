@@ -30,44 +30,45 @@ export interface EngineBackendOptions {
   valueOptions?: Omit<ValueTrainOptions, 'seed' | 'iteration' | 'beta' | 'warmStart' | 'signal' | 'onProgress'>;
 }
 
-type GuidedDecode = (engine: Engine, args: {
-  prompt: string; requestIndex: number; seed: number; values: { vf: ValueFunction; beta: number }[]; search: Required<IroSearchSettings>; signal?: AbortSignal;
-}) => Promise<DecodeCandidate[]>;
-
-export function engineBackend(engine: Engine, options: EngineBackendOptions & { guidedDecode: GuidedDecode }): IroBackend<ValueFunction> {
+export function engineBackend(engine: Engine, options: EngineBackendOptions = {}): IroBackend<ValueFunction> {
   const search = { ...DEFAULT_IRO_SEARCH, ...options.search };
   const toRollout = (promptIndex: number, prompt: string, promptTokens: number[], c: DecodeCandidate, candidate: number): Rollout => ({
     promptIndex, prompt, candidate, response: c.text, promptTokens, responseTokens: c.tokens, finished: c.finishReason === 'stop',
   });
   return {
     async rollouts({ prompts, firstPromptIndex, values, perPrompt, seed, signal, onProgress }) {
+      if (values.length > 0) {
+        // π_{t-1} is the guided search; its final candidates, best value first, are its samples.
+        // More rounds (other seeds) when more rollouts per prompt are asked for than it returns.
+        const out: Rollout[][] = prompts.map(() => []);
+        for (let round = 0; out.some((o) => o.length < perPrompt); round++) {
+          const results = await engine.decode({
+            prompts, values: values.map((v) => ({ vf: v.value, beta: v.beta })), w: search.w, k: search.k, l: search.l,
+            maxTokens: search.maxTokens, temperature: search.temperature, topK: search.topK, topP: search.topP, minP: search.minP,
+            strategy: search.strategy, rerank: 'value', seed: seed + round * 7919, signal,
+          });
+          results.forEach((r, p) => {
+            const promptTokens = engine.tokenize(prompts[p]!, { addSpecial: true });
+            for (const c of r.candidates) {
+              if (out[p]!.length >= perPrompt) break;
+              out[p]!.push({ promptIndex: firstPromptIndex + p, prompt: prompts[p]!, candidate: out[p]!.length, response: c.text, promptTokens, responseTokens: c.tokens, finished: c.finished });
+            }
+          });
+          onProgress?.(out.filter((o) => o.length >= perPrompt).length, prompts.length);
+          if (round > 16) break; // a search that keeps returning nothing must not loop forever
+        }
+        return out.flat();
+      }
       let done = 0;
       const perPromptRollouts = await Promise.all(prompts.map(async (prompt, p) => {
         const promptIndex = firstPromptIndex + p;
         const promptTokens = engine.tokenize(prompt, { addSpecial: true });
-        let cands: DecodeCandidate[];
-        if (values.length === 0) {
-          const r = await engine.decode({
-            prompt, mode: 'sample', n: perPrompt, maxTokens: search.maxTokens, temperature: search.temperature, topK: search.topK,
-            topP: search.topP, minP: search.minP, seed, requestIndex: promptIndex, signal,
-          });
-          cands = r.candidates;
-        } else {
-          // π_{t-1} is the guided search: its kept beams are its samples; more searches (other
-          // request keys) when more rollouts per prompt are asked for than beams are kept.
-          cands = [];
-          for (let round = 0; cands.length < perPrompt; round++) {
-            const got = await options.guidedDecode(engine, {
-              prompt, requestIndex: promptIndex * 1024 + round, seed,
-              values: values.map((v) => ({ vf: v.value, beta: v.beta })), search, signal,
-            });
-            if (got.length === 0) break;
-            cands.push(...got);
-          }
-          cands = cands.slice(0, perPrompt);
-        }
+        const r = await engine.decode({
+          prompt, mode: 'sample', n: perPrompt, maxTokens: search.maxTokens, temperature: search.temperature, topK: search.topK,
+          topP: search.topP, minP: search.minP, seed, requestIndex: promptIndex, signal,
+        });
         onProgress?.(++done, prompts.length);
-        return cands.map((c, i) => toRollout(promptIndex, prompt, promptTokens, c, i));
+        return r.candidates.map((c, i) => toRollout(promptIndex, prompt, promptTokens, c, i));
       }));
       return perPromptRollouts.flat();
     },
