@@ -1,0 +1,34 @@
+/** Option parsing shared by the train and bench commands: prompts, rewards, signals. */
+import { IroError } from './errors.js';
+import { loadPromptsFile } from './prompts.js';
+import { httpReward } from './reward-http.js';
+import type { Reward } from './reward-scoring.js';
+import { reviewPositivity } from './rewards.js';
+import { reviewPrompts } from './task/reviews.js';
+
+export const BUILTIN_REWARDS = ['positivity'] as const;
+
+/** `--reward`: a built-in name or an http(s) URL of a batch reward endpoint. */
+export function rewardFromOption(spec: string | undefined): { reward: Reward; name: string } {
+  const s = spec ?? 'positivity';
+  if (s === 'positivity') return { reward: reviewPositivity, name: 'reviewPositivity' };
+  if (/^https?:\/\//.test(s)) return { reward: httpReward(s), name: s };
+  throw new IroError('INVALID_ARGUMENT', `--reward must be one of ${BUILTIN_REWARDS.join(', ')} or an http(s):// URL (got "${s}")`);
+}
+
+/** `--prompts FILE.jsonl` or the built-in task prompts. */
+export async function promptsFromOption(file: string | undefined, count: number, seed: number): Promise<string[]> {
+  if (!file) return reviewPrompts(count, seed);
+  return (await loadPromptsFile(file)).map((p) => p.prompt);
+}
+
+/** An AbortSignal fired by Ctrl-C (a second Ctrl-C exits at once). */
+export function interruptSignal(): AbortSignal {
+  const ac = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write('\niro-native: stopping after the current step (Ctrl-C again to quit now)…\n');
+    ac.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+  return ac.signal;
+}
