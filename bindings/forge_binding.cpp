@@ -11,6 +11,9 @@
 #include "native/forge/sample_text.h"
 
 namespace iro::napi {
+
+void register_forge_train(Napi::Env env, Napi::Object exports);  // forge_train_binding.cpp
+
 namespace {
 
 // forgeRandomModel(path, { pieces?, scores?, nEmbd, nLayer, nHead, nHeadKv, nFf, nCtxTrain, seed, initStd?, name? })
@@ -152,6 +155,7 @@ void register_forge(Napi::Env env, Napi::Object exports) {
   exports.Set("forgeTokenize", Napi::Function::New(env, ForgeTokenize, "forgeTokenize"));
   exports.Set("forgeDetokenize", Napi::Function::New(env, ForgeDetokenize, "forgeDetokenize"));
   exports.Set("forgeSample", Napi::Function::New(env, ForgeSample, "forgeSample"));
+  register_forge_train(env, exports);
 }
 
 }  // namespace iro::napi
