@@ -158,6 +158,7 @@ forge::ForgeSpec forge_spec(const Napi::CallbackInfo& info) {
   s.val_fraction = static_cast<float>(number_field(o, "heldOut", s.val_fraction));
   s.seed = seed_field(o, "seed");
   s.init_std = static_cast<float>(number_field(o, "initStd", s.init_std));
+  s.embd_std = static_cast<float>(number_field(o, "embdInitStd", s.embd_std));
   s.name = optional_string_field(o, "name", s.name);
   return s;
 }

@@ -21,6 +21,7 @@ void validate_forge_spec(const ForgeSpec& s) {
   validate_train_options(s.train);
   require_arg(std::isfinite(s.val_fraction) && s.val_fraction >= 0.0f && s.val_fraction < 1.0f, "heldOut must be in [0, 1)");
   require_arg(std::isfinite(s.init_std) && s.init_std > 0.0f, "initStd must be a positive number");
+  require_arg(std::isfinite(s.embd_std) && s.embd_std > 0.0f, "embdInitStd must be a positive number");
   require_arg(s.vocab.max_pieces >= 1, "vocabulary size must be positive");
   check_output_path(s.out_path);
 }
@@ -43,7 +44,7 @@ ForgeReport run_forge(const ForgeSpec& spec, const ProgressFn& on_progress, cons
   AtomicOutput init_file(spec.out_path + ".init");
   ModelDims dims = spec.dims;
   dims.n_ctx_train = spec.train.n_ctx;
-  write_random_llama(init_file.temp_path(), dims, vocab, spec.seed, spec.name, spec.init_std);
+  write_random_llama(init_file.temp_path(), dims, vocab, spec.seed, spec.name, spec.init_std, spec.embd_std);
   LlamaModelPtr model = load_model(init_file.temp_path(), false, /*writable=*/true);
   rep.n_params = static_cast<int64_t>(llama_model_n_params(model.get()));
   const llama_vocab* v = llama_model_get_vocab(model.get());

@@ -19,6 +19,7 @@ struct ForgeSpec {
   float val_fraction = 0.05f;  // documents held out (after a seeded shuffle)
   uint64_t seed = 0;           // weight init and document split
   float init_std = 0.02f;
+  float embd_std = 1.0f;
   std::string name = "iro-forge";
   std::string out_path;
 };
