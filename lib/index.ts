@@ -11,3 +11,11 @@ export {
   generateReview, generateReviewCorpus, reviewPrompts, ReviewRng, REVIEW_PROMPT_OPENINGS, POSITIVE_CUES, NEGATIVE_CUES,
   type GeneratedReview, type ReviewCorpusOptions,
 } from './task/reviews.js';
+export {
+  learnVocab, forgeModel, normalizeCorpus,
+  type ForgeOptions, type ForgeProgress, type ForgeReport, type ForgeEpoch, type LearnedVocab,
+} from './forge.js';
+export {
+  DEFAULT_MODEL_FILE, DEFAULT_MODEL_RECIPE, defaultModelPath, readModelManifest, measureBasePositivity, forgeDefaultModel, sha256File,
+  type ModelManifest, type ModelManifestEntry, type PositivityStats, type ForgeDefaultOptions,
+} from './forge-default.js';

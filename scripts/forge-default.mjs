@@ -53,6 +53,8 @@ try {
       if (previous.training.threads !== threads) why.push(`thread count ${threads} differs from ${previous.training.threads} (ggml splits work per thread)`);
       if (previous.llamaRelease !== entry.llamaRelease) why.push(`llama.cpp ${entry.llamaRelease} differs from ${previous.llamaRelease}`);
       if (previous.corpus.tokens !== entry.corpus.tokens) why.push('the corpus differs (generator or piece learner changed)');
+      const recipe = (m) => JSON.stringify([m.corpus.reviews, m.corpus.seed, m.vocabSize, m.dims, m.training.epochs, m.training.learningRate, m.training.minLearningRate, m.training.heldOut, m.training.seed]);
+      if (recipe(previous) !== recipe(entry)) why.push('the recipe (corpus size/seed, vocabulary, dims, epochs, learning rate, split or seed) changed');
       if (why.length === 0) why.push('same recipe, threads and llama.cpp: the CPU kernels ggml chose differ (other CPU features) or the code changed');
       process.stdout.write(`differs from the committed model (${previous.sha256}):\n  - ${why.join('\n  - ')}\n`);
     }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { isIroError } from '../lib/errors.js';
 import {
   detokenizeWithModel, forgeInspectModel, forgeModel, forgeRandomModel, learnVocab, sampleFromModel, tokenizeWithModel, type ForgeProgress,
 } from '../lib/forge.js';
+import { DEFAULT_MODEL_FILE, defaultModelPath, measureBasePositivity, readModelManifest, sha256File } from '../lib/forge-default.js';
 import { reviewPositivity, reviewPositivityDetail, UNFINISHED_PENALTY } from '../lib/rewards.js';
 import { generateReviewCorpus, REVIEW_PROMPT_OPENINGS, reviewPrompts } from '../lib/task/reviews.js';
 import { makeTinyModel, tinyVocab } from './helpers/tiny-model.js';
@@ -207,5 +208,39 @@ describe('review task', () => {
     expect(reviewPositivity('', ' is brilliant and moving and')).toBeCloseTo(2 / 3 - UNFINISHED_PENALTY);
     expect(reviewPositivity('', ' dull dull dull dull dull')).toBe(-1);
     expect(reviewPositivityDetail('', ' is superb!').ended).toBe(true);
+  });
+});
+
+describe('the committed default model', () => {
+  const manifest = readModelManifest();
+  const entry = manifest.models.find((m) => m.file === DEFAULT_MODEL_FILE)!;
+
+  it('matches its manifest (sha256, size, vocabulary, dims)', async () => {
+    expect(entry).toBeDefined();
+    const file = defaultModelPath();
+    expect(sha256File(file)).toBe(entry.sha256);
+    expect(statSync(file).size).toBe(entry.bytes);
+    expect(entry.bytes).toBeLessThanOrEqual(8 * 1024 * 1024);
+    const s = await forgeInspectModel(file);
+    expect(s.nVocab).toBe(entry.vocabSize);
+    expect(s.nParams).toBe(entry.nParams);
+    expect({ nEmbd: s.nEmbd, nLayer: s.nLayer, nHead: s.nHead, nHeadKv: s.nHeadKv, nCtxTrain: s.nCtxTrain }).toEqual({
+      nEmbd: entry.dims.nEmbd, nLayer: entry.dims.nLayer, nHead: entry.dims.nHead, nHeadKv: entry.dims.nHeadKv, nCtxTrain: entry.dims.nCtxTrain,
+    });
+    expect(entry.training.heldOutLoss).toBeLessThan(entry.training.initialHeldOutLoss);
+  });
+
+  it('writes reviews whose base positivity is centred near zero with a clear spread', async () => {
+    // A small sample here; the manifest records 256 samples (npm run forge:default).
+    const stats = await measureBasePositivity(defaultModelPath(), { samples: 48, seed: 11 });
+    expect(Math.abs(stats.mean)).toBeLessThan(0.3);
+    expect(stats.sd).toBeGreaterThan(0.2);
+    expect(stats.positive).toBeGreaterThan(0.15);
+    expect(stats.negative).toBeGreaterThan(0.15);
+    expect(stats.ended).toBeGreaterThan(0.5);
+    // recognisably reviews: sentences about the film, with cue words
+    const text = stats.texts.map((t) => t.text).join(' ');
+    expect(text).toMatch(/\b(plot|acting|music|story|cast|film)\b/);
+    expect(text).toMatch(/\b(Overall|In the end|My verdict)\b/);
   });
 });
