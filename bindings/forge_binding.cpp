@@ -11,6 +11,9 @@
 #include "native/forge/sample_text.h"
 
 namespace iro::napi {
+
+void register_forge_train(Napi::Env env, Napi::Object exports);  // forge_train_binding.cpp
+
 namespace {
 
 // forgeRandomModel(path, { pieces?, scores?, nEmbd, nLayer, nHead, nHeadKv, nFf, nCtxTrain, seed, initStd?, name? })
@@ -24,13 +27,14 @@ Napi::Value ForgeRandomModel(const Napi::CallbackInfo& info) {
     std::vector<float> scores = float_array_field(o, "scores");
     const uint64_t seed = seed_field(o, "seed");
     const float init_std = static_cast<float>(number_field(o, "initStd", 0.02));
+    const float embd_std = static_cast<float>(number_field(o, "embdInitStd", 1.0));
     std::string name = optional_string_field(o, "name", "iro-forge");
     // Everything is validated here, before the worker is queued.
     forge::validate_dims(dims);
     auto vocab = std::make_shared<forge::SpmVocab>(forge::build_spm_vocab(pieces, scores));
     forge::check_output_path(path);
     return PromiseWorker<forge::WrittenModel>::Start(
-        env, [=]() { return forge::write_random_llama(path, dims, *vocab, seed, name, init_std); },
+        env, [=]() { return forge::write_random_llama(path, dims, *vocab, seed, name, init_std, embd_std); },
         [](Napi::Env env, forge::WrittenModel& w) -> Napi::Value {
           Napi::Object r = Napi::Object::New(env);
           r.Set("nVocab", w.n_vocab);
@@ -152,6 +156,7 @@ void register_forge(Napi::Env env, Napi::Object exports) {
   exports.Set("forgeTokenize", Napi::Function::New(env, ForgeTokenize, "forgeTokenize"));
   exports.Set("forgeDetokenize", Napi::Function::New(env, ForgeDetokenize, "forgeDetokenize"));
   exports.Set("forgeSample", Napi::Function::New(env, ForgeSample, "forgeSample"));
+  register_forge_train(env, exports);
 }
 
 }  // namespace iro::napi

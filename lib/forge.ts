@@ -5,6 +5,7 @@
  */
 import { awaitNative, callNative, invalidArgument, throwIfAborted } from './errors.js';
 import { native } from './native.js';
+import { resolveThreads } from './threads.js';
 
 /** Hyper-parameters of a forged llama model. */
 export interface ForgeDims {
@@ -156,4 +157,166 @@ export async function sampleFromModel(path: string, prompts: string[], options: 
   throwIfAborted(options.signal, 'sampleFromModel');
   const { signal: _signal, ...rest } = options;
   return awaitNative(callNative(() => forgeNative().forgeSample(path, prompts, { ...rest })));
+}
+
+// ---- the full forge ----------------------------------------------------------------------
+
+export interface ForgeOptions extends Partial<ForgeDims> {
+  /** Pieces to learn on top of the control and byte tokens (merged pieces + characters). Default 1000. */
+  vocabSize?: number;
+  /** Characters seen fewer times are left to byte fallback. Default 2. */
+  minCharCount?: number;
+  /** Passes over the training documents. Default 1. */
+  epochs?: number;
+  /** Requested training context; llama.cpp pads it up to a multiple of 256 and every window has that length. Default 256. */
+  context?: number;
+  /** Peak AdamW learning rate (linear warm-up, cosine decay to minLearningRate). Default 1e-3. */
+  learningRate?: number;
+  minLearningRate?: number;
+  weightDecay?: number;
+  /** Fraction of documents held out for the evaluation loss. Default 0.05. */
+  heldOut?: number;
+  /** Seed of the initial weights, the held-out split and the window order. Default 0. */
+  seed?: number;
+  /** Compute threads (see resolveThreads). */
+  threads?: number;
+  initStd?: number;
+  /** general.name of the model. */
+  name?: string;
+  /** Stop after this many optimizer steps (quick checks and tests). */
+  maxSteps?: number;
+  /** Windows per training chunk: progress and cancellation happen between chunks. Default 4. */
+  windowsPerChunk?: number;
+  onProgress?: (progress: ForgeProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface ForgeProgress {
+  phase: 'train' | 'eval';
+  /** 1-based. */
+  epoch: number;
+  epochs: number;
+  /** Optimizer steps (windows) done in this epoch, and per epoch. */
+  step: number;
+  steps: number;
+  /** Running mean training loss of the epoch (nats/token), or the held-out loss after an epoch. */
+  loss: number;
+  seconds: number;
+  tokensPerSecond: number;
+}
+
+export interface ForgeEpoch {
+  epoch: number;
+  trainLoss: number;
+  heldOutLoss: number;
+  trainAccuracy: number;
+  heldOutAccuracy: number;
+  seconds: number;
+}
+
+export interface ForgeReport {
+  path: string;
+  nVocab: number;
+  nMerges: number;
+  nChars: number;
+  nParams: number;
+  corpusTokens: number;
+  trainTokens: number;
+  heldOutTokens: number;
+  trainDocuments: number;
+  heldOutDocuments: number;
+  /** The context llama.cpp allocated, i.e. the length of every training window. */
+  context: number;
+  trainWindows: number;
+  heldOutWindows: number;
+  steps: number;
+  initialHeldOutLoss: number;
+  epochs: ForgeEpoch[];
+  trainSeconds: number;
+  tokensPerSecond: number;
+  vocabSeconds: number;
+  seconds: number;
+  fileBytes: number;
+  threads: number;
+}
+
+export interface LearnedVocab {
+  pieces: string[];
+  scores: number[];
+  nMerges: number;
+  nChars: number;
+}
+
+interface ForgeTrainNative {
+  forgeModel(
+    out: string,
+    documents: string[],
+    options: Record<string, unknown>,
+    onProgress?: (p: ForgeProgress) => void,
+  ): { promise: Promise<Omit<ForgeReport, 'path' | 'threads'>>; cancel(): void };
+  forgeLearnVocab(documents: string[], options: Record<string, unknown>): Promise<LearnedVocab>;
+}
+
+/** True when a string has no lone UTF-16 surrogate (so it converts to UTF-8 exactly). */
+function isWellFormed(s: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+/**
+ * Checks and normalises corpus documents: strings must be well-formed UTF-16 (no lone
+ * surrogates), byte arrays valid UTF-8. Throws INVALID_ARGUMENT naming the first bad document.
+ */
+export function normalizeCorpus(documents: readonly (string | Uint8Array)[]): string[] {
+  if (!Array.isArray(documents)) throw invalidArgument('documents must be an array of strings');
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const out = documents.map((d, i) => {
+    if (typeof d === 'string') {
+      if (!isWellFormed(d)) throw invalidArgument(`corpus document ${i} is not valid Unicode (lone surrogate); fix the text`);
+      return d;
+    }
+    if (d instanceof Uint8Array) {
+      try {
+        return decoder.decode(d);
+      } catch {
+        throw invalidArgument(`corpus document ${i} is not valid UTF-8; re-encode the corpus as UTF-8`);
+      }
+    }
+    throw invalidArgument(`corpus document ${i} must be a string or a Uint8Array`);
+  });
+  if (out.every((d) => d.length === 0)) throw invalidArgument('the corpus is empty: give at least one non-empty document');
+  return out;
+}
+
+/** Learns a SentencePiece-style piece vocabulary from documents (see native/forge/piece_learner.h). */
+export async function learnVocab(
+  documents: readonly (string | Uint8Array)[],
+  options: { vocabSize?: number; minCharCount?: number } = {},
+): Promise<LearnedVocab> {
+  const docs = normalizeCorpus(documents);
+  const addon = native() as unknown as ForgeTrainNative;
+  return awaitNative(callNative(() => addon.forgeLearnVocab(docs, { ...options })));
+}
+
+/**
+ * The forge: learns a vocabulary from the documents, writes a random-init llama model, trains it
+ * with llama.cpp (AdamW, held-out split) and saves it at `out` (atomically: a failed or aborted
+ * forge leaves nothing there). Everything is validated before work starts.
+ */
+export async function forgeModel(out: string, documents: readonly (string | Uint8Array)[], options: ForgeOptions = {}): Promise<ForgeReport> {
+  checkPath(out, 'out');
+  throwIfAborted(options.signal, 'forge');
+  const docs = normalizeCorpus(documents);
+  const { onProgress, signal, threads: threadOption, ...rest } = options;
+  const threads = resolveThreads(threadOption);
+  const dims = resolveDims(rest);
+  const addon = native() as unknown as ForgeTrainNative;
+  const started = callNative(() => addon.forgeModel(out, docs, { ...rest, ...dims, threads }, onProgress));
+  const onAbort = () => started.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const report = await awaitNative(started.promise);
+    return { path: out, ...report, threads };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }

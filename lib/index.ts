@@ -48,3 +48,11 @@ export { scoreRewards, type Reward, type RewardFn, type BatchReward, type Reward
 export { httpReward, type HttpRewardOptions } from './reward-http.js';
 export { loadPromptsFile, parsePromptsJsonl, type PromptRecord } from './prompts.js';
 export { IroTrainer, reweight, type IroTrainerOptions, type IroBackend, type Rollout, type RunManifest, type IterationRecord, type IterationMetrics, type IroProgress } from './trainer.js';
+export {
+  learnVocab, forgeModel, normalizeCorpus,
+  type ForgeOptions, type ForgeProgress, type ForgeReport, type ForgeEpoch, type LearnedVocab,
+} from './forge.js';
+export {
+  DEFAULT_MODEL_FILE, DEFAULT_MODEL_RECIPE, defaultModelPath, readModelManifest, measureBasePositivity, forgeDefaultModel, sha256File,
+  type ModelManifest, type ModelManifestEntry, type PositivityStats, type ForgeDefaultOptions,
+} from './forge-default.js';

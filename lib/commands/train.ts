@@ -65,7 +65,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       if (!a.out && !a.resume) throw new Error('give --out DIR for a new run, or --resume DIR');
       if (a.out && a.resume) throw new Error('--out and --resume exclude each other');
       return true;
-    }),
+    }) as unknown as Argv<TrainArgs>, // kebab-case options arrive camel-cased as well
   handler: async (argv) => {
     const runDir = path.resolve((argv.resume ?? argv.out)!);
     const argsFile = path.join(runDir, 'cli-args.json');

@@ -29,11 +29,11 @@ struct TensorPlan {
   float std;         // 0: constant ones (norm weights)
 };
 
-std::vector<TensorPlan> plan_tensors(const ModelDims& d, int64_t n_vocab, float init_std) {
+std::vector<TensorPlan> plan_tensors(const ModelDims& d, int64_t n_vocab, float init_std, float embd_std) {
   const int64_t e = d.n_embd, kv = (d.n_embd / d.n_head) * d.n_head_kv;
   const float out_std = init_std / std::sqrt(2.0f * static_cast<float>(d.n_layer));
   std::vector<TensorPlan> t;
-  t.push_back({"token_embd.weight", e, n_vocab, init_std});
+  t.push_back({"token_embd.weight", e, n_vocab, embd_std});
   t.push_back({"output_norm.weight", e, 0, 0.0f});
   t.push_back({"output.weight", e, n_vocab, init_std});
   for (int32_t i = 0; i < d.n_layer; ++i) {
@@ -95,16 +95,17 @@ void set_hparams(gguf_context* g, const ModelDims& d, int32_t n_vocab, const std
 }  // namespace
 
 WrittenModel write_random_llama(const std::string& path, const ModelDims& dims, const SpmVocab& vocab, uint64_t seed,
-                                const std::string& name, float init_std) {
+                                const std::string& name, float init_std, float embd_std) {
   validate_dims(dims);
   require_arg(vocab.size() > kFirstPieceId, "the vocabulary must hold the control and byte tokens");
   require_arg(vocab.scores.size() == vocab.tokens.size() && vocab.types.size() == vocab.tokens.size(),
               "vocabulary arrays differ in length");
   require_arg(std::isfinite(init_std) && init_std > 0.0f, "initStd must be a positive number");
+  require_arg(std::isfinite(embd_std) && embd_std > 0.0f, "embdInitStd must be a positive number");
   check_output_path(path);
 
   const int32_t n_vocab = vocab.size();
-  const std::vector<TensorPlan> plan = plan_tensors(dims, n_vocab, init_std);
+  const std::vector<TensorPlan> plan = plan_tensors(dims, n_vocab, init_std, embd_std);
   size_t bytes = 0;
   for (const auto& t : plan) bytes += ggml_tensor_overhead() + sizeof(float) * t.ne0 * (t.ne1 ? t.ne1 : 1) + 64;
 

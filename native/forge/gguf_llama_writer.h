@@ -16,10 +16,14 @@ struct WrittenModel {
 };
 
 // Initialisation: matrices ~ N(0, init_std^2) (the output projections of each block scaled down by
-// sqrt(2 * n_layer) so the residual stream starts near unit size), RMS-norm weights = 1.
+// sqrt(2 * n_layer)), RMS-norm weights = 1, token embeddings ~ N(0, embd_std^2). llama.cpp's
+// training API does not train token_embd (it is left out of the trainable set), so the
+// embeddings stay as initialised: a unit-scale random code keeps each token distinct in the
+// residual stream.
 // Draws are keyed by (seed, tensor index, element index): the file depends only on the inputs.
 // Validates everything first; writes atomically (temp file + rename).
 WrittenModel write_random_llama(const std::string& path, const ModelDims& dims, const SpmVocab& vocab, uint64_t seed,
-                                const std::string& name = "iro-forge", float init_std = 0.02f);
+                                const std::string& name = "iro-forge", float init_std = 0.02f,
+                                float embd_std = 1.0f);
 
 }  // namespace iro::forge
