@@ -154,14 +154,15 @@ export async function runIroBench(o: IroBenchOptions): Promise<IroBenchResult> {
 
     // IRO training (resumable: a rerun with the same settings reuses finished iterations).
     const runDir = path.join(o.outDir, 'iro-run');
-    const train = progress.task('bench: IRO training', o.sizes.iterations * 3);
+    const STAGES = ['rollouts', 'rewards', 'value', 'metrics'];
+    const train = progress.task('bench: IRO training', o.sizes.iterations * STAGES.length);
     const trainer = new IroTrainer({
       backend: engineBackend(engine, { search, valueOptions: { maxEpochs: o.sizes.valueEpochs, ...o.valueOptions } }),
       prompts: o.trainPrompts, reward: o.reward, runDir, iterations: o.sizes.iterations,
       promptsPerIteration: o.sizes.trainPromptsPerIteration, rolloutsPerPrompt: o.sizes.rolloutsPerPrompt,
       resampleTemperature: o.resampleTemperature ?? 0, seed, signal: o.signal,
       extraConfig: { model: path.basename(o.model), reward: o.rewardName, search, maxTokens: o.sizes.maxTokens, valueEpochs: o.sizes.valueEpochs },
-      onProgress: (e) => train.update((e.iteration - 1) * 3 + (e.stage === 'rollouts' ? 0 : e.stage === 'value' ? 1 : 2), `iteration ${e.iteration}: ${e.stage}`),
+      onProgress: (e) => train.update((e.iteration - 1) * STAGES.length + STAGES.indexOf(e.stage) + (e.done >= e.total ? 1 : 0), `iteration ${e.iteration}: ${e.stage}`),
     });
     const manifest = await trainer.run();
     train.done();
