@@ -183,7 +183,10 @@ Napi::Value SearchSubmit(const Napi::CallbackInfo& info) {
     }
     auto done = [tsfn, deferred, report, chunk_fn](RequestOutcome&& outcome) {
       auto* data = new SearchDone{std::move(outcome), report};
-      const napi_status st = tsfn->NonBlockingCall([deferred, data](Napi::Env env, Napi::Function) {
+      // Settle through the chunk channel when there is one: one queue keeps every onChunk call
+      // ahead of the promise's resolution.
+      auto& channel = chunk_fn ? *chunk_fn : *tsfn;
+      const napi_status st = channel.NonBlockingCall([deferred, data](Napi::Env env, Napi::Function) {
         std::unique_ptr<SearchDone> own(data);
         if (!own->outcome.error_code.empty()) {
           deferred->Reject(make_error(env, own->outcome.error_code, own->outcome.error_message).Value());

@@ -37,6 +37,11 @@ export interface RandomModelOptions extends Partial<ForgeDims> {
   seed?: number;
   /** Standard deviation of the initial weights (default 0.02). */
   initStd?: number;
+  /**
+   * Standard deviation of the token embeddings (default: initStd when that is given, else 1:
+   * llama.cpp's training never updates token_embd, so trained models need unit-scale ones).
+   */
+  embdInitStd?: number;
   /** general.name of the model. */
   name?: string;
   signal?: AbortSignal;
@@ -126,6 +131,7 @@ export async function forgeRandomModel(path: string, options: RandomModelOptions
         scores: options.scores,
         seed: options.seed ?? 0,
         initStd: options.initStd,
+        embdInitStd: options.embdInitStd ?? options.initStd,
         name: options.name,
       }),
     ),
