@@ -14,7 +14,7 @@ import type { Progress } from '../lib/progress.js';
 import { scoreRewards, type Reward } from '../lib/reward-scoring.js';
 import { IroTrainer, type RunManifest } from '../lib/trainer.js';
 import { ValueFunction, type ValueTrainOptions } from '../lib/value.js';
-import { formatTable, rewardChartSvg, summarize, type MethodRun, type MethodSummary } from './report.js';
+import { rewardChartSvg, summarize, type MethodRun, type MethodSummary } from './report.js';
 
 export interface IroBenchSizes {
   evalPrompts: number;
@@ -204,7 +204,6 @@ export async function runIroBench(o: IroBenchOptions): Promise<IroBenchResult> {
     };
     await writeJsonAtomic(json, result);
     await writeFileAtomic(chart, rewardChartSvg(methods, `IRO vs Best-of-N (${path.basename(o.model)}, ${o.rewardName})`));
-    progress.log(`\n${formatTable(methods)}\n`);
     return result;
   } finally {
     await engine.dispose();

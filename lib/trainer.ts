@@ -143,7 +143,9 @@ export function reweight(rewards: (number | undefined)[], tau: number): number[]
 export class IroTrainer<V> {
   readonly options: Required<Omit<IroTrainerOptions<V>, 'signal' | 'onProgress' | 'extraConfig'>> & Pick<IroTrainerOptions<V>, 'signal' | 'onProgress' | 'extraConfig'>;
 
-  constructor(options: IroTrainerOptions<V>) {
+  constructor(given: IroTrainerOptions<V>) {
+    // Options explicitly set to undefined take their defaults.
+    const options = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as unknown as IroTrainerOptions<V>;
     const iterations = options.iterations ?? 3;
     const o = {
       iterations,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { FULL_SIZES, QUICK_SIZES, runIroBench } from '../../bench/iro.js';
+import { formatTable } from '../../bench/report.js';
 import { interruptSignal, promptsFromOption, rewardFromOption } from '../cli-shared.js';
 import { defaultModelPath } from '../forge-default.js';
 import { createProgress, defaultProgressMode } from '../progress.js';
@@ -58,9 +59,11 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     if (argv.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
       const t = result.throughput;
-      progress.log(`throughput: plain sampling ${t.plainSamplingTokensPerSecond!.toFixed(0)} tok/s, guided search ${t.guidedSearchTokensPerSecond!.toFixed(0)} tok/s (${t.guidedOverPlainThroughput!.toFixed(2)}x), value scoring + selection ${(100 * t.valueScoringShareOfDecode!).toFixed(1)}% of decode time`);
-      progress.log(`kernels: value scoring ${t.valueScoringStatesPerSecond!.toExponential(2)} states/s, resampling ${t.resamplingDrawsPerSecond!.toExponential(2)} draws/s`);
-      progress.log(`wrote ${result.files.json} and ${result.files.chart}`);
+      const say = (line: string) => process.stdout.write(`${line}\n`);
+      say(`\n${formatTable(result.methods)}\n`);
+      say(`throughput: plain sampling ${t.plainSamplingTokensPerSecond!.toFixed(0)} tok/s, guided search ${t.guidedSearchTokensPerSecond!.toFixed(0)} tok/s (${t.guidedOverPlainThroughput!.toFixed(2)}x), value scoring + selection ${(100 * t.valueScoringShareOfDecode!).toFixed(1)}% of decode time`);
+      say(`kernels: value scoring ${t.valueScoringStatesPerSecond!.toExponential(2)} states/s, resampling ${t.resamplingDrawsPerSecond!.toExponential(2)} draws/s`);
+      say(`wrote ${result.files.json} and ${result.files.chart}`);
     }
   },
 };
