@@ -124,6 +124,22 @@ describe('iro-native train', () => {
   });
 });
 
+describe('iro-native decode', () => {
+  it('searches with value files from a run, and refuses them for another model', async () => {
+    const value = path.join(tmp, 'run-a', 'iter-1', 'value.gguf');
+    const r = cli(['decode', '--prompt', 'Review: The film', '--values', `${value}:2`, '--max-tokens', '24', '--w', '2', '--k', '2', '--l', '6', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.candidates.length).toBeGreaterThan(0);
+    expect(out.stats.valueEvaluations).toBeGreaterThan(0);
+    const { makeTinyModel } = await import('./helpers/tiny-model.js');
+    const other = await makeTinyModel(tmp, { seed: 4 });
+    const bad = cli(['decode', '--model', other, '--prompt', 'the', '--values', value, '--max-tokens', '8']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/VOCAB_MISMATCH/);
+  });
+});
+
 describe('iro-native bench --quick', () => {
   it('compares the methods and writes a valid JSON and an SVG chart', () => {
     const out = path.join(tmp, 'bench');
