@@ -1,6 +1,7 @@
 /**
  * Kernel benchmark: native CPU kernels vs the plain TypeScript reference, side by side.
  *   node dist/bench/kernels.js [--threads N] [--out bench-results/kernels.json] [--quick]
+ * The native kernels run at 1 thread and at N threads (default 2) next to the single-threaded reference.
  * Value scoring: states/s for B in {16, 1024, 65536}, M in {1, 3}, d = hidden = 64, 2^20 buckets,
  * about 30 ids per state. Resampling: draws/s for N in {16, 1e6} (N draws from N candidates).
  * The TS reference is timed on at most 1024 states (its cost per state is constant).
@@ -13,7 +14,7 @@ import { resampleRef, scoreValuesRef, topWRef } from '../test/helpers/kernel-ref
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
-const threads = Number(flag('--threads') ?? 1);
+const threads = Number(flag('--threads') ?? 2);
 const out = flag('--out') ?? path.join('bench-results', 'kernels.json');
 const quick = args.includes('--quick');
 
@@ -58,31 +59,34 @@ function features(B: number) {
 const rows: Record<string, unknown>[] = [];
 const fmt = (x: number) => x.toExponential(2).padStart(10);
 console.log(`iro-native kernel benchmark (variant ${getNative().variant}, threads ${threads})`);
-console.log(`${'value scoring'.padEnd(18)} ${'native st/s'.padStart(12)} ${'TS ref st/s'.padStart(12)} ${'ratio'.padStart(8)}`);
+const tn = `${threads}t`;
+console.log(`${'value scoring'.padEnd(18)} ${'native 1t st/s'.padStart(14)} ${`native ${tn} st/s`.padStart(14)} ${'TS ref st/s'.padStart(12)} ${'ratio 1t'.padStart(9)} ${`ratio ${tn}`.padStart(9)}`);
 for (const M of [1, 3]) {
   for (const B of quick ? [16, 1024] : [16, 1024, 65536]) {
     const f = features(B);
     const betas = new Float32Array(M).fill(1);
     const ns = nets.slice(0, M);
+    const tNative1 = time(() => scoreValues(f, ns, betas, { threads: 1 }));
     const tNative = time(() => scoreValues(f, ns, betas, { threads }));
     const Bref = Math.min(B, 1024);
     const fRef = { offsets: f.offsets.subarray(0, Bref + 1), ids: f.ids };
     const tRef = time(() => scoreValuesRef(fRef, ns, betas));
-    const nativeRate = B / tNative, refRate = Bref / tRef;
-    console.log(`B=${String(B).padEnd(6)} M=${M}        ${fmt(nativeRate)}   ${fmt(refRate)} ${(nativeRate / refRate).toFixed(1).padStart(8)}x`);
-    rows.push({ kernel: 'scoreValues', B, M, d, hidden, nBuckets, idsPerState: f.ids.length / B, nativeStatesPerS: nativeRate, refStatesPerS: refRate, ratio: nativeRate / refRate });
+    const native1Rate = B / tNative1, nativeRate = B / tNative, refRate = Bref / tRef;
+    console.log(`B=${String(B).padEnd(6)} M=${M}        ${fmt(native1Rate)}     ${fmt(nativeRate)}   ${fmt(refRate)} ${(native1Rate / refRate).toFixed(1).padStart(8)}x ${(nativeRate / refRate).toFixed(1).padStart(8)}x`);
+    rows.push({ kernel: 'scoreValues', B, M, d, hidden, nBuckets, idsPerState: f.ids.length / B, native1StatesPerS: native1Rate, nativeStatesPerS: nativeRate, refStatesPerS: refRate, ratio1: native1Rate / refRate, ratio: nativeRate / refRate });
   }
 }
-console.log(`${'resampling'.padEnd(24)} ${'native dr/s'.padStart(12)} ${'TS ref dr/s'.padStart(12)} ${'ratio'.padStart(8)}`);
+console.log(`${'resampling'.padEnd(18)} ${'native 1t dr/s'.padStart(14)} ${`native ${tn} dr/s`.padStart(14)} ${'TS ref dr/s'.padStart(12)} ${'ratio 1t'.padStart(9)} ${`ratio ${tn}`.padStart(9)}`);
 for (const N of [16, quick ? 100_000 : 1_000_000]) {
   const scores = randArray(N, 4);
   const offsets = Int32Array.from([0, N]);
   const draws = Int32Array.from([0, N]);
   for (const method of ['systematic', 'stratified', 'multinomial'] as ResampleMethod[]) {
+    const tNative1 = time(() => resample({ scores, offsets, tau: 1, method, draws, seed: 1 }, { threads: 1 }));
     const tNative = time(() => resample({ scores, offsets, tau: 1, method, draws, seed: 1 }, { threads }));
     const tRef = time(() => resampleRef(scores, offsets, 1, method, draws, 1n, 0));
-    console.log(`N=${String(N).padEnd(8)} ${method.padEnd(13)} ${fmt(N / tNative)}   ${fmt(N / tRef)} ${(tRef / tNative).toFixed(1).padStart(8)}x`);
-    rows.push({ kernel: 'resample', method, N, draws: N, nativeDrawsPerS: N / tNative, refDrawsPerS: N / tRef, ratio: tRef / tNative });
+    console.log(`N=${String(N).padEnd(8)} ${method.padEnd(13)} ${fmt(N / tNative1)}     ${fmt(N / tNative)}   ${fmt(N / tRef)} ${(tRef / tNative1).toFixed(1).padStart(8)}x ${(tRef / tNative).toFixed(1).padStart(8)}x`);
+    rows.push({ kernel: 'resample', method, N, draws: N, native1DrawsPerS: N / tNative1, nativeDrawsPerS: N / tNative, refDrawsPerS: N / tRef, ratio1: tRef / tNative1, ratio: tRef / tNative });
   }
   const w = Math.min(N, 16);
   const tNative = time(() => topW(scores, offsets, w, { threads }));

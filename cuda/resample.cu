@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cuda/cuda_util.cuh"
+#include "native/common/det_exp.h"
 #include "native/common/rng.h"
 
 namespace iro::cuda {
@@ -63,7 +64,7 @@ __global__ void chunk_prefix_kernel(const float* __restrict__ scores, const int3
   double acc = 0.0;
   for (int32_t i = chunk_begin[c]; i < chunk_end[c]; ++i) {
     const float v = scores[i];
-    const double wi = v == -INFINITY ? 0.0 : exp((static_cast<double>(v) - m) / tau);
+    const double wi = v == -INFINITY ? 0.0 : det_exp((static_cast<double>(v) - m) / tau);  // as on the CPU
     w[i] = wi;
     acc += wi;
     cdf[i] = acc;

@@ -13,7 +13,8 @@
 // Ranking (top-w, diverse, group-best): higher score first, ties by lower index; -inf last.
 //
 // Weights (softmax, draws), all in double:
-//   m = max finite score;  z_i = (double(s_i) - double(m)) / double(tau);  w_i = exp(z_i)  (0 for -inf)
+//   m = max finite score;  z_i = (double(s_i) - double(m)) / double(tau);  w_i = det_exp(z_i)  (0 for -inf)
+//       (det_exp: native/common/det_exp.h, the same bits on the CPU and on CUDA)
 //   C = the inclusive prefix sums of w in blocks of kCdfBlock: within a block sequentially in index
 //       order, then block totals added sequentially (C_i = sum of previous block totals + in-block
 //       prefix). total = C_last.  The CUDA twin computes C with exactly this association, so both

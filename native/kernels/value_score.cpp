@@ -18,6 +18,7 @@ void validate_score_inputs(const SparseFeatures& x, const ValueNetView* nets, in
     require_arg(x.offsets != nullptr, "feature offsets are required (n_states + 1 entries)");
     require_arg(x.offsets[0] >= 0, "feature offsets[0] must be >= 0, got " + std::to_string(x.offsets[0]));
     for (int32_t s = 0; s < x.n_states; ++s) {
+      if (x.offsets[s + 1] >= x.offsets[s]) continue;  // build the message only on failure
       require_arg(x.offsets[s + 1] >= x.offsets[s], "feature offsets must be non-decreasing (offsets[" + std::to_string(s + 1) +
                                                        "] = " + std::to_string(x.offsets[s + 1]) + " < offsets[" + std::to_string(s) +
                                                        "] = " + std::to_string(x.offsets[s]) + ")");
