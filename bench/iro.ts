@@ -29,6 +29,17 @@ export interface IroBenchSizes {
 export const FULL_SIZES: IroBenchSizes = { evalPrompts: 64, iterations: 3, trainPromptsPerIteration: 48, rolloutsPerPrompt: 8, bestOfN: [4, 16, 64], maxTokens: 96, valueEpochs: 40 };
 export const QUICK_SIZES: IroBenchSizes = { evalPrompts: 12, iterations: 3, trainPromptsPerIteration: 16, rolloutsPerPrompt: 8, bestOfN: [4, 16, 64], maxTokens: 80, valueEpochs: 25 };
 
+/**
+ * Reweighting temperature of the bench's IRO run. With rewards in [-1, 1], τ = 2 keeps every
+ * rollout with weights in [e^-1, 1] relative: on this task, keeping only each prompt's best
+ * rollout (τ = 0) leaves too few examples for a value function (16 in --quick), which then
+ * collapses to a constant; see README, "The main job".
+ */
+export const BENCH_RESAMPLE_TEMPERATURE = 2;
+
+/** Value-function settings of the bench: the task prompts are near-identical review openings, so prompt crosses only add noise. */
+export const BENCH_VALUE_OPTIONS: ValueTrainOptions = { featurizer: { promptWindow: 0 } };
+
 export interface IroBenchOptions {
   model: string;
   /** Prompts for IRO training (at least iterations × trainPromptsPerIteration). */
@@ -157,10 +168,10 @@ export async function runIroBench(o: IroBenchOptions): Promise<IroBenchResult> {
     const STAGES = ['rollouts', 'rewards', 'value', 'metrics'];
     const train = progress.task('bench: IRO training', o.sizes.iterations * STAGES.length);
     const trainer = new IroTrainer({
-      backend: engineBackend(engine, { search, valueOptions: { maxEpochs: o.sizes.valueEpochs, ...o.valueOptions } }),
+      backend: engineBackend(engine, { search, valueOptions: { ...BENCH_VALUE_OPTIONS, maxEpochs: o.sizes.valueEpochs, ...o.valueOptions } }),
       prompts: o.trainPrompts, reward: o.reward, runDir, iterations: o.sizes.iterations,
       promptsPerIteration: o.sizes.trainPromptsPerIteration, rolloutsPerPrompt: o.sizes.rolloutsPerPrompt,
-      resampleTemperature: o.resampleTemperature ?? 0, seed, signal: o.signal,
+      resampleTemperature: o.resampleTemperature ?? BENCH_RESAMPLE_TEMPERATURE, seed, signal: o.signal,
       extraConfig: { model: path.basename(o.model), reward: o.rewardName, search, maxTokens: o.sizes.maxTokens, valueEpochs: o.sizes.valueEpochs },
       onProgress: (e) => train.update((e.iteration - 1) * STAGES.length + STAGES.indexOf(e.stage) + (e.done >= e.total ? 1 : 0), `iteration ${e.iteration}: ${e.stage}`),
     });

@@ -1,4 +1,5 @@
 /** Option parsing shared by the train and bench commands: prompts, rewards, signals. */
+import { setMaxListeners } from 'node:events';
 import { IroError } from './errors.js';
 import { loadPromptsFile } from './prompts.js';
 import { httpReward } from './reward-http.js';
@@ -25,6 +26,8 @@ export async function promptsFromOption(file: string | undefined, count: number,
 /** An AbortSignal fired by Ctrl-C (a second Ctrl-C exits at once). */
 export function interruptSignal(): AbortSignal {
   const ac = new AbortController();
+  // One signal serves every concurrent request of the command (each adds a listener while in flight).
+  setMaxListeners(0, ac.signal);
   process.once('SIGINT', () => {
     process.stderr.write('\niro-native: stopping after the current step (Ctrl-C again to quit now)…\n');
     ac.abort();

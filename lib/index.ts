@@ -56,3 +56,4 @@ export {
   DEFAULT_MODEL_FILE, DEFAULT_MODEL_RECIPE, defaultModelPath, readModelManifest, measureBasePositivity, forgeDefaultModel, sha256File,
   type ModelManifest, type ModelManifestEntry, type PositivityStats, type ForgeDefaultOptions,
 } from './forge-default.js';
+export { engineBackend, DEFAULT_IRO_SEARCH, type IroSearchSettings, type EngineBackendOptions } from './iro-backend.js';

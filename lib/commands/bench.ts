@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { FULL_SIZES, QUICK_SIZES, runIroBench } from '../../bench/iro.js';
+import { BENCH_RESAMPLE_TEMPERATURE, FULL_SIZES, QUICK_SIZES, runIroBench } from '../../bench/iro.js';
 import { formatTable } from '../../bench/report.js';
 import { interruptSignal, promptsFromOption, rewardFromOption } from '../cli-shared.js';
 import { defaultModelPath } from '../forge-default.js';
@@ -14,6 +14,7 @@ interface BenchArgs {
   out: string;
   threads?: number;
   seed: number;
+  resampleTemperature?: number;
   json: boolean;
 }
 
@@ -28,6 +29,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     .option('out', { type: 'string', default: 'bench-results', describe: 'folder for bench-results.json, the chart and the IRO run' })
     .option('threads', { type: 'number', describe: 'compute threads (default: IRO_THREADS or the measured default)' })
     .option('seed', { type: 'number', default: 1 })
+    .option('resample-temperature', { type: 'number', describe: `τ of IRO's reweighting (default ${BENCH_RESAMPLE_TEMPERATURE}; 0 keeps each prompt's best rollout)` })
     .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON on stdout (no progress output)' })
     .example('$0 bench --quick', 'a few-minute run on the embedded model')
     .example('$0 bench --model my.gguf --prompts prompts.jsonl --reward http://127.0.0.1:8000/score', 'your model, prompts and reward'),
@@ -54,7 +56,7 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     progress.log(`iro-native bench${argv.quick ? ' --quick' : ''}: ${path.basename(model)}, reward ${name}, ${evalPrompts.length} held-out prompts`);
     const result = await runIroBench({
       model, trainPrompts, evalPrompts, reward, rewardName: name, sizes, outDir: path.resolve(argv.out), threads: argv.threads,
-      seed: argv.seed, progress, signal: interruptSignal(),
+      seed: argv.seed, resampleTemperature: argv.resampleTemperature, progress, signal: interruptSignal(),
     });
     if (argv.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else {
