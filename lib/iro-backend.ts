@@ -74,7 +74,7 @@ export function engineBackend(engine: Engine, options: EngineBackendOptions = {}
     },
 
     async trainValue({ examples, iteration, beta, seed, warmStart, signal, onProgress }) {
-      const rows = examples.map((e: ValueExample) => ({ prompt: e.promptTokens, response: e.responseTokens, reward: e.reward, weight: e.weight }));
+      const rows = examples.map((e: ValueExample) => ({ prompt: e.promptTokens, response: e.responseTokens, reward: e.reward, weight: e.weight, ended: e.ended }));
       const vf = await ValueFunction.train(engine, rows, {
         ...options.valueOptions, seed, iteration, beta, warmStart, signal,
         onProgress: onProgress ? (p) => onProgress(p.epoch, p.maxEpochs) : undefined,

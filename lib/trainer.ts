@@ -35,6 +35,8 @@ export interface ValueExample {
   responseTokens: number[];
   reward: number;
   weight: number;
+  /** The response ended by itself (end of generation), not cut by the token limit. */
+  ended: boolean;
 }
 
 /** The engine-facing side of the loop (see `engineBackend` for the local llama.cpp engine). */
@@ -242,7 +244,7 @@ export class IroTrainer<V> {
         }
         const examples: ValueExample[] = scored
           .filter((r) => r.weight > 0 && r.reward !== undefined)
-          .map((r) => ({ promptTokens: r.promptTokens, responseTokens: r.responseTokens, reward: r.reward!, weight: r.weight }));
+          .map((r) => ({ promptTokens: r.promptTokens, responseTokens: r.responseTokens, reward: r.reward!, weight: r.weight, ended: r.finished }));
         const warm = o.warmStart && values.length > 0 ? values[values.length - 1]!.value : undefined;
         const vf = await o.backend.trainValue({
           examples, iteration: t, beta: o.betas[t - 1]!, seed: rec.seed, warmStart: warm, signal: o.signal,
