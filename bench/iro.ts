@@ -26,8 +26,10 @@ export interface IroBenchSizes {
   valueEpochs: number;
 }
 
-export const FULL_SIZES: IroBenchSizes = { evalPrompts: 64, iterations: 3, trainPromptsPerIteration: 48, rolloutsPerPrompt: 8, bestOfN: [4, 16, 64], maxTokens: 96, valueEpochs: 40 };
-export const QUICK_SIZES: IroBenchSizes = { evalPrompts: 12, iterations: 3, trainPromptsPerIteration: 16, rolloutsPerPrompt: 8, bestOfN: [4, 16, 64], maxTokens: 80, valueEpochs: 25 };
+// Value functions are data-hungry on this task: 16 rollouts for each of 64 prompts per iteration
+// (1024 rows) gave held-out Spearman 0.6-0.76 at the full response, 384 rows only 0.1-0.4.
+export const FULL_SIZES: IroBenchSizes = { evalPrompts: 64, iterations: 3, trainPromptsPerIteration: 64, rolloutsPerPrompt: 16, bestOfN: [4, 16, 64], maxTokens: 96, valueEpochs: 40 };
+export const QUICK_SIZES: IroBenchSizes = { evalPrompts: 16, iterations: 3, trainPromptsPerIteration: 24, rolloutsPerPrompt: 16, bestOfN: [4, 16, 64], maxTokens: 96, valueEpochs: 30 };
 
 /**
  * Reweighting temperature of the bench's IRO run. With rewards in [-1, 1], τ = 2 keeps every
@@ -78,9 +80,9 @@ async function rewardsOf(reward: Reward, prompts: string[], responses: string[],
 /** Best-of-N: N plain samples per prompt, all scored by the reward, the best kept. */
 async function bestOfN(engine: Engine, prompts: string[], n: number, o: IroBenchOptions, seed: number): Promise<MethodRun> {
   const t0 = performance.now();
-  const results = await Promise.all(prompts.map((prompt, i) => engine.decode({
-    prompt, n, maxTokens: o.sizes.maxTokens, temperature: DEFAULT_IRO_SEARCH.temperature, topK: DEFAULT_IRO_SEARCH.topK, seed, requestIndex: i, signal: o.signal,
-  })));
+  const results = await engine.decodeBatch(prompts, {
+    n, maxTokens: o.sizes.maxTokens, temperature: DEFAULT_IRO_SEARCH.temperature, topK: DEFAULT_IRO_SEARCH.topK, seed, signal: o.signal,
+  });
   const decodeMs = performance.now() - t0;
   const flatPrompts = results.flatMap((r, i) => r.candidates.map(() => prompts[i]!));
   const flatTexts = results.flatMap((r) => r.candidates.map((c) => c.text));

@@ -52,7 +52,7 @@ Napi::Value result_to_js(Napi::Env env, iro::engine::RequestResult& r) {
 }
 
 // engineSubmit(handle, { prompt: Int32Array, n, maxTokens, temperature, topK, topP, minP, seed,
-//   requestIndex, hiddenStates }) -> { id, promise }
+//   requestIndex, hiddenStates, hold }) -> { id, promise }   (hold: see Scheduler::submit)
 Napi::Value Submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
@@ -98,7 +98,7 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
     };
     uint64_t id = 0;
     try {
-      id = box->scheduler->submit(std::move(spec), std::make_unique<iro::engine::SamplingPolicy>(n), done);
+      id = box->scheduler->submit(std::move(spec), std::make_unique<iro::engine::SamplingPolicy>(n), done, opt_bool(o, "hold", false));
     } catch (...) {
       tsfn->Release();
       throw;
@@ -178,6 +178,12 @@ Napi::Value ReferenceLogits(const Napi::CallbackInfo& info) {
 
 void register_decode(Napi::Env env, Napi::Object exports) {
   exports.Set("engineSubmit", Napi::Function::New(env, Submit, "engineSubmit"));
+  exports.Set("engineRelease", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      box_of(info[0])->scheduler->release();
+      return info.Env().Undefined();
+    });
+  }, "engineRelease"));
   exports.Set("engineAbort", Napi::Function::New(env, Abort, "engineAbort"));
   exports.Set("engineStats", Napi::Function::New(env, Stats, "engineStats"));
   exports.Set("engineReferenceGreedy", Napi::Function::New(env, ReferenceGreedy, "engineReferenceGreedy"));

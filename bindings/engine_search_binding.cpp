@@ -206,7 +206,8 @@ Napi::Value SearchSubmit(const Napi::CallbackInfo& info) {
     uint64_t id = 0;
     try {
       auto policy = search::make_value_guided_policy(so, values, lim, report, std::move(on_chunk));
-      id = box->scheduler->submit(std::move(spec), std::move(policy), done);
+      const Napi::Value hold = o.Get("hold");
+      id = box->scheduler->submit(std::move(spec), std::move(policy), done, hold.IsBoolean() && hold.As<Napi::Boolean>().Value());
     } catch (...) {
       if (chunk_fn) chunk_fn->Release();
       tsfn->Release();

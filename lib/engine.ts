@@ -47,6 +47,7 @@ export interface EngineNative {
   engineApplyChatTemplate(h: Handle, messages: ChatMessage[], addAssistant: boolean): string;
   engineSubmit(h: Handle, request: Record<string, unknown>): { id: number; promise: Promise<RawResult> };
   engineAbort(h: Handle, id: number): void;
+  engineRelease(h: Handle): void;
   engineStats(h: Handle): EngineStats;
   engineReferenceGreedy(h: Handle, prompt: Int32Array, maxTokens: number): Promise<Int32Array>;
   engineReferenceLogits(h: Handle, tokens: Int32Array): Promise<Float32Array>;
@@ -153,7 +154,7 @@ export class Engine implements AsyncDisposable {
     return this.#decodePlain(options as DecodeOptions);
   }
 
-  async #decodePlain(options: DecodeOptions): Promise<DecodeResult> {
+  async #decodePlain(options: DecodeOptions, hold = false): Promise<DecodeResult> {
     const mode = options.mode ?? 'sample';
     if (mode !== 'sample' && mode !== 'best-of-n') throw invalidArgument(`mode must be 'sample' or 'best-of-n' (got ${String(mode)})`);
     if (mode === 'best-of-n' && typeof options.scorer !== 'function') throw invalidArgument("mode 'best-of-n' needs a scorer(prompt, response) function");
@@ -170,7 +171,7 @@ export class Engine implements AsyncDisposable {
     const h = this.#live();
     const promptTokens = typeof options.prompt === 'string' ? callNative(() => addon().engineTokenize(h, options.prompt as string, true, false)) : toTokens(options.prompt, 'prompt');
     const promptText = typeof options.prompt === 'string' ? options.prompt : callNative(() => addon().engineDetokenize(h, promptTokens, false));
-    const request: Record<string, unknown> = { prompt: promptTokens, n, hiddenStates: options.hiddenStates ?? false };
+    const request: Record<string, unknown> = { prompt: promptTokens, n, hiddenStates: options.hiddenStates ?? false, hold };
     for (const k of ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'seed', 'requestIndex'] as const) {
       if (options[k] !== undefined) request[k] = options[k];
     }
@@ -209,9 +210,27 @@ export class Engine implements AsyncDisposable {
   }
 
   /** Decodes several prompts concurrently; prompt i gets requestIndex i (same seed for all). */
-  async decodeBatch(prompts: readonly (string | readonly number[])[], options: Omit<DecodeOptions, 'prompt' | 'requestIndex'> = {}): Promise<DecodeResult[]> {
+  async decodeBatch(
+    prompts: readonly (string | readonly number[])[],
+    options: Omit<DecodeOptions, 'prompt' | 'requestIndex'> & { firstRequestIndex?: number } = {},
+  ): Promise<DecodeResult[]> {
     if (!Array.isArray(prompts)) throw invalidArgument('prompts must be an array');
-    return Promise.all(prompts.map((prompt, requestIndex) => this.decode({ ...options, prompt, requestIndex })));
+    const { firstRequestIndex = 0, ...rest } = options;
+    checkInt('firstRequestIndex', firstRequestIndex, 0, 2 ** 31 - 1);
+    // One group: every request is held until the last is submitted, so the group is admitted the
+    // same way every time (results then never depend on thread timing).
+    const stop = new AbortController();
+    const signal = rest.signal ? AbortSignal.any([rest.signal, stop.signal]) : stop.signal;
+    const last = prompts.length - 1;
+    const pending = prompts.map((prompt, i) => this.#decodePlain({ ...rest, signal, prompt, requestIndex: firstRequestIndex + i }, i < last));
+    try {
+      return await Promise.all(pending);
+    } catch (e) {
+      if (this.#handle) addon().engineRelease(this.#handle);
+      stop.abort();
+      await Promise.allSettled(pending);
+      throw e;
+    }
   }
 
   /** Frees the context and the model; in-flight requests reject with DISPOSED. Idempotent. */

@@ -59,17 +59,15 @@ export function engineBackend(engine: Engine, options: EngineBackendOptions = {}
         }
         return out.flat();
       }
-      let done = 0;
-      const perPromptRollouts = await Promise.all(prompts.map(async (prompt, p) => {
-        const promptIndex = firstPromptIndex + p;
-        const promptTokens = engine.tokenize(prompt, { addSpecial: true });
-        const r = await engine.decode({
-          prompt, mode: 'sample', n: perPrompt, maxTokens: search.maxTokens, temperature: search.temperature, topK: search.topK,
-          topP: search.topP, minP: search.minP, seed, requestIndex: promptIndex, signal,
-        });
-        onProgress?.(++done, prompts.length);
-        return r.candidates.map((c, i) => toRollout(promptIndex, prompt, promptTokens, c, i));
-      }));
+      const results = await engine.decodeBatch(prompts, {
+        mode: 'sample', n: perPrompt, maxTokens: search.maxTokens, temperature: search.temperature, topK: search.topK,
+        topP: search.topP, minP: search.minP, seed, firstRequestIndex: firstPromptIndex, signal,
+      });
+      onProgress?.(prompts.length, prompts.length);
+      const perPromptRollouts = results.map((r, p) => {
+        const promptTokens = engine.tokenize(prompts[p]!, { addSpecial: true });
+        return r.candidates.map((c, i) => toRollout(firstPromptIndex + p, prompts[p]!, promptTokens, c, i));
+      });
       return perPromptRollouts.flat();
     },
 

@@ -291,6 +291,7 @@ type Handle = unknown;
 export interface SearchNative {
   engineSearchSubmit(h: Handle, request: Record<string, unknown>, values: unknown[], onChunk?: (c: Omit<SearchChunk, 'promptIndex' | 'tokens'> & { tokens: Int32Array }) => void): { id: number; promise: Promise<RawSearchResult> };
   engineAbort(h: Handle, id: number): void;
+  engineRelease(h: Handle): void;
   engineTokenize(h: Handle, text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   engineDetokenize(h: Handle, tokens: Int32Array, special: boolean): string;
 }
@@ -317,12 +318,18 @@ export async function runSearch(handle: Handle, options: SearchOptions): Promise
   throwIfAborted(signal, 'search');
   const values = o.values.map((v, i) => valueArg(v.vf, i));
   const betas = new Float32Array(o.values.map((v) => v.beta));
-  const submitted = o.prompts.map((p, promptIndex) => {
+  // All prompts are submitted as one group (held until the last), so they are admitted together
+  // the same way every time.
+  const last = o.prompts.length - 1;
+  const submitted: { id: number; promise: Promise<RawSearchResult>; text: string }[] = [];
+  try {
+    o.prompts.forEach((p, promptIndex) => {
     const tokens = typeof p === 'string' ? callNative(() => addon().engineTokenize(handle, p, true, false)) : Int32Array.from(p);
     const text = typeof p === 'string' ? p : callNative(() => addon().engineDetokenize(handle, tokens, false));
     const request: Record<string, unknown> = {
       prompt: tokens, w: o.w, k: o.k, l: o.l, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, minP: o.minP,
       strategy: o.strategy, selectionTemperature: o.selectionTemperature, rerank: o.rerank, seed: o.seed, requestIndex: promptIndex, betas,
+      hold: promptIndex < last,
     };
     const cb = onChunk
       ? (c: Omit<SearchChunk, 'promptIndex' | 'tokens'> & { tokens: Int32Array }) => {
@@ -334,8 +341,15 @@ export async function runSearch(handle: Handle, options: SearchOptions): Promise
         }
       : undefined;
     const sub = callNative(() => addon().engineSearchSubmit(handle, request, values, cb));
-    return { ...sub, text };
-  });
+    submitted.push({ ...sub, text });
+    });
+  } catch (e) {
+    // A prompt failed validation: let the held ones go and stop them.
+    addon().engineRelease(handle);
+    for (const s of submitted) addon().engineAbort(handle, s.id);
+    await Promise.allSettled(submitted.map((s) => s.promise));
+    throw e;
+  }
   const onAbort = () => {
     for (const s of submitted) addon().engineAbort(handle, s.id);
   };

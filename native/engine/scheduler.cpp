@@ -1,5 +1,7 @@
 #include "native/engine/scheduler.h"
 
+#include <algorithm>
+
 #include <chrono>
 
 #include "llama.h"
@@ -24,6 +26,7 @@ struct Scheduler::Request {
   Phase phase = Phase::kQueued;
   Clock::time_point submitted, admitted;
   bool completed = false;
+  bool held = false;  // guarded by mu_: part of a group still being submitted
 };
 
 class Scheduler::Ops final : public SequenceOps {
@@ -73,7 +76,7 @@ Scheduler::Scheduler(std::shared_ptr<Model> model, const ContextOptions& options
 
 Scheduler::~Scheduler() { shutdown(); }
 
-uint64_t Scheduler::submit(RequestSpec spec, std::unique_ptr<RequestPolicy> policy, Completion done) {
+uint64_t Scheduler::submit(RequestSpec spec, std::unique_ptr<RequestPolicy> policy, Completion done, bool hold) {
   const int32_t n_vocab = model_->n_vocab();
   require_arg(!spec.prompt.empty(), "the prompt is empty; pass at least one token");
   for (int32_t t : spec.prompt) require_arg(t >= 0 && t < n_vocab, "prompt token " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
@@ -107,9 +110,19 @@ uint64_t Scheduler::submit(RequestSpec spec, std::unique_ptr<RequestPolicy> poli
   if (stopping_) fail(codes::kDisposed, "the engine has been disposed; load a new one");
   r->id = next_id_++;
   abort_flags_[r->id] = r->aborted;
+  r->held = hold;
   queue_.push_back(r);
-  cv_.notify_all();
+  if (!hold) {
+    for (auto& q : queue_) q->held = false;
+    cv_.notify_all();
+  }
   return r->id;
+}
+
+void Scheduler::release() {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& q : queue_) q->held = false;
+  cv_.notify_all();
 }
 
 void Scheduler::abort(uint64_t id) {
@@ -395,6 +408,7 @@ void Scheduler::run() {
           queue_.pop_front();
           continue;
         }
+        if (r->held) break;  // its group is still being submitted
         const int32_t n = static_cast<int32_t>(r->state.spec.prompt.size());
         if (reserved_seqs_ + r->need_seqs > ctx_->n_seq_max() || reserved_cells_ + r->need_cells > ctx_->n_ctx() || n > room) break;
         reserved_seqs_ += r->need_seqs;
@@ -411,6 +425,17 @@ void Scheduler::run() {
     }
     for (auto& r : dropped) finish(r, codes::kAborted, "the request was aborted");
     if (!admitted.empty() || !active_.empty()) step(admitted);
+    if (active_.empty()) {
+      // Idle: start the next group from an empty cache with its head at cell 0, so that where a
+      // sequence's cells land (which changes float summation order in attention) depends only on
+      // that group, not on what ran before. Resumed runs then repeat uninterrupted ones exactly.
+      bool idle;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        idle = reserved_seqs_ == 0 && std::none_of(queue_.begin(), queue_.end(), [](const auto& q) { return !q->held; });
+      }
+      if (idle) slots_->clear();
+    }
   }
   // Shutdown: every request still known completes with DISPOSED.
   std::deque<std::shared_ptr<Request>> queued;

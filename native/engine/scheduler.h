@@ -47,7 +47,13 @@ class Scheduler {
 
   // Validates synchronously (throws INVALID_ARGUMENT, CONTEXT_OVERFLOW, TOO_MANY_SEQUENCES,
   // DISPOSED) and queues the request. Returns its id.
-  uint64_t submit(RequestSpec spec, std::unique_ptr<RequestPolicy> policy, Completion done);
+  //
+  // hold = true keeps the request (and every later one) out of admission until a submission with
+  // hold = false, or release(), lets the whole group in at once: a group submitted together is
+  // then admitted the same way every time, whatever the threads' timing.
+  uint64_t submit(RequestSpec spec, std::unique_ptr<RequestPolicy> policy, Completion done, bool hold = false);
+  // Lets held requests be admitted (after a failed group submission, for example).
+  void release();
   // Stops a request between steps; it completes with ABORTED. Unknown / finished ids are ignored.
   void abort(uint64_t id);
   // Completes every request (DISPOSED) and stops the thread. Idempotent.
