@@ -102,9 +102,12 @@ async function main() {
     console.log(`model: random-init llama, ${(info.nParams / 1e6).toFixed(2)}M parameters, vocab ${info.nVocab}; ${os.cpus().length} cores; ${REPS} reps (median)`);
 
     // 1. Best-of-16 vs node-llama-cpp
-    const bon = await iroRun(model, 1, undefined, 'best-of-n');
+    const bon1 = await iroRun(model, 1, undefined, 'best-of-n');
+    const bon2 = await iroRun(model, 2, 50, 'best-of-n');
+    const bon = bon2.wall < bon1.wall ? bon2 : bon1;
     console.log(`\nBest-of-${N}, ${PROMPT}-token prompt, ${NEW} new tokens each`);
-    console.log(`  iro-native (1 thread):   ${fmt(bon.wall)}  (last run: prefill ${bon.stats.time.prefillMs.toFixed(0)} ms once, decode ${bon.stats.time.decodeMs.toFixed(0)} ms, ${bon.stats.decodeSteps} steps)`);
+    console.log(`  iro-native (1 thread):   ${fmt(bon1.wall)}  (last run: prefill ${bon1.stats.time.prefillMs.toFixed(0)} ms once, decode ${bon1.stats.time.decodeMs.toFixed(0)} ms, ${bon1.stats.decodeSteps} steps)`);
+    console.log(`  iro-native (2 threads, poll 50): ${fmt(bon2.wall)}  (iro's best setting is used for the ratio)`);
     if (!args.includes('--skip-nlc')) {
       const nlc: Record<number, number> = {};
       for (const t of [1, 2]) {
