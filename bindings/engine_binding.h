@@ -64,6 +64,18 @@ inline Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<floa
   return a;
 }
 
+// The fields every decoded candidate carries to JS (plain decoding and search add their own).
+inline Napi::Object candidate_to_js(Napi::Env env, const iro::engine::CandidateResult& c) {
+  Napi::Object j = Napi::Object::New(env);
+  j.Set("index", c.index);
+  j.Set("parent", c.parent);
+  j.Set("tokens", to_int32_array(env, c.tokens));
+  j.Set("logprobs", to_float32_array(env, c.logprobs));
+  j.Set("text", c.text);
+  j.Set("finishReason", iro::engine::finish_reason_name(c.reason));
+  return j;
+}
+
 void register_decode(Napi::Env env, Napi::Object exports);
 
 }  // namespace iro::napi::engine

@@ -36,13 +36,7 @@ Napi::Value result_to_js(Napi::Env env, iro::engine::RequestResult& r) {
   Napi::Array cs = Napi::Array::New(env, r.candidates.size());
   for (size_t i = 0; i < r.candidates.size(); ++i) {
     CandidateResult& c = r.candidates[i];
-    Napi::Object j = Napi::Object::New(env);
-    j.Set("index", c.index);
-    j.Set("parent", c.parent);
-    j.Set("tokens", to_int32_array(env, c.tokens));
-    j.Set("logprobs", to_float32_array(env, c.logprobs));
-    j.Set("text", c.text);
-    j.Set("finishReason", iro::engine::finish_reason_name(c.reason));
+    Napi::Object j = candidate_to_js(env, c);
     if (!c.hidden.empty()) j.Set("hidden", to_float32_array(env, c.hidden));
     cs.Set(i, j);
   }
