@@ -14,7 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IroError } from '../lib/errors.js';
 import { ValueFunction } from '../lib/value.js';
-import { rng, synthRows, SYNTH_VOCAB } from './value-synthetic.js';
+import { rng } from './prng.js';
+import { synthRows, SYNTH_VOCAB } from './value-synthetic.js';
 
 /** A numeric field of a GGUF file that a mutation may overwrite. */
 interface Field {

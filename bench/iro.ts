@@ -14,6 +14,7 @@ import type { Progress } from '../lib/progress.js';
 import { scoreRewards, type Reward } from '../lib/reward-scoring.js';
 import { IroTrainer, type RunManifest } from '../lib/trainer.js';
 import { ValueFunction, type ValueTrainOptions } from '../lib/value.js';
+import { rng } from './prng.js';
 import { rewardChartSvg, summarize, type MethodRun, type MethodSummary } from './report.js';
 
 export interface IroBenchSizes {
@@ -127,8 +128,7 @@ async function guided(engine: Engine, prompts: string[], values: { vf: ValueFunc
 /** Kernel throughput on a fixed synthetic shape (B = 1024 states, 30 ids, d = 64, 2^16 buckets). */
 function kernelThroughput(): Record<string, number> {
   const B = 1024, ids = 30, d = 64, hidden = 64, nBuckets = 1 << 16;
-  let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rnd = rng(12345);
   const offsets = Int32Array.from({ length: B + 1 }, (_, i) => i * ids);
   const idArr = Uint32Array.from({ length: B * ids }, () => Math.floor(rnd() * nBuckets));
   const f = (n: number) => Float32Array.from({ length: n }, () => rnd() - 0.5);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { resample, scoreValues, topW, type ResampleMethod, type ValueNetParams } from '../lib/kernels.js';
 import { getNative } from '../lib/native.js';
 import { resampleRef, scoreValuesRef, topWRef } from '../test/helpers/kernel-reference.js';
+import { rng } from './prng.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -18,16 +19,6 @@ const threads = Number(flag('--threads') ?? 2);
 const out = flag('--out') ?? path.join('bench-results', 'kernels.json');
 const quick = args.includes('--quick');
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = rng(1);
 const randArray = (n: number, scale = 0.1) => { const a = new Float32Array(n); for (let i = 0; i < n; ++i) a[i] = (r() - 0.5) * scale; return a; };
 

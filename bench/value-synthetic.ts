@@ -6,20 +6,9 @@
  * part, its final reward is (nearly) determined by which tokens appeared.
  */
 import type { ValueRow } from '../lib/value.js';
+import { rng } from './prng.js';
 
 export const SYNTH_VOCAB = { size: 200, fingerprint: '00000000000000c8' } as const;
-
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const tokenWeight = (t: number): number => (t >= 10 && t < 30 ? -1 + (2 * (t - 10)) / 19 : 0);
 

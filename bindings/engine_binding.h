@@ -64,6 +64,27 @@ inline Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<floa
   return a;
 }
 
+// Request counters and times as JS (search adds its own fields to both objects).
+inline Napi::Object stats_to_js(Napi::Env env, const iro::engine::RequestStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("promptTokens", static_cast<double>(s.prompt_tokens));
+  o.Set("tokensSampled", static_cast<double>(s.tokens_sampled));
+  o.Set("tokensEvaluated", static_cast<double>(s.tokens_evaluated));
+  o.Set("decodeSteps", static_cast<double>(s.decode_steps));
+  o.Set("forks", static_cast<double>(s.forks));
+  o.Set("prunes", static_cast<double>(s.prunes));
+  o.Set("maxLiveSequences", s.max_live_sequences);
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("queueMs", s.queue_ms);
+  t.Set("prefillMs", s.prefill_ms);
+  t.Set("decodeMs", s.decode_ms);
+  t.Set("sampleMs", s.sample_ms);
+  t.Set("policyMs", s.policy_ms);
+  t.Set("totalMs", s.total_ms);
+  o.Set("time", t);
+  return o;
+}
+
 // The fields every decoded candidate carries to JS (plain decoding and search add their own).
 inline Napi::Object candidate_to_js(Napi::Env env, const iro::engine::CandidateResult& c) {
   Napi::Object j = Napi::Object::New(env);

@@ -11,26 +11,6 @@ namespace {
 using iro::engine::CandidateResult;
 using iro::engine::RequestOutcome;
 
-Napi::Object stats_to_js(Napi::Env env, const iro::engine::RequestStats& s) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("promptTokens", static_cast<double>(s.prompt_tokens));
-  o.Set("tokensSampled", static_cast<double>(s.tokens_sampled));
-  o.Set("tokensEvaluated", static_cast<double>(s.tokens_evaluated));
-  o.Set("decodeSteps", static_cast<double>(s.decode_steps));
-  o.Set("forks", static_cast<double>(s.forks));
-  o.Set("prunes", static_cast<double>(s.prunes));
-  o.Set("maxLiveSequences", s.max_live_sequences);
-  Napi::Object t = Napi::Object::New(env);
-  t.Set("queueMs", s.queue_ms);
-  t.Set("prefillMs", s.prefill_ms);
-  t.Set("decodeMs", s.decode_ms);
-  t.Set("sampleMs", s.sample_ms);
-  t.Set("policyMs", s.policy_ms);
-  t.Set("totalMs", s.total_ms);
-  o.Set("time", t);
-  return o;
-}
-
 Napi::Value result_to_js(Napi::Env env, iro::engine::RequestResult& r) {
   Napi::Object o = Napi::Object::New(env);
   Napi::Array cs = Napi::Array::New(env, r.candidates.size());

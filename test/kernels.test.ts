@@ -12,18 +12,8 @@ import {
   tokenLogprobRef, topWRef,
 } from './helpers/kernel-reference.js';
 import { repoRoot } from './helpers/paths.js';
+import { rng } from '../bench/prng.js';
 
-// Deterministic PRNG for inputs (mulberry32).
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const normal = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 const randArray = (r: () => number, n: number, scale = 0.5) => Float32Array.from({ length: n }, () => normal(r) * scale);
 
