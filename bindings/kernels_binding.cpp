@@ -215,8 +215,7 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
     expect(draw_offsets.ElementLength() == static_cast<size_t>(n) + 1, "drawOffsets must have one entry more than there are segments");
     const int32_t last = draw_offsets[static_cast<size_t>(n)];
     expect(draw_offsets[0] >= 0 && last >= draw_offsets[0], "drawOffsets must start at >= 0 and not decrease");
-    auto draws = Napi::Int32Array::New(env, static_cast<size_t>(last));
-    for (size_t i = 0; i < draws.ElementLength(); ++i) draws[i] = -1;
+    auto draws = Napi::Int32Array::New(env, static_cast<size_t>(last));  // every entry is written
 #if defined(IRO_WITH_CUDA)
     if (opt.cuda)
       iro::cuda::resample(scores.Data(), offsets.Data(), n, tau, static_cast<ResampleMethod>(method), draw_offsets.Data(), seed, step,
@@ -224,7 +223,7 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
     else
 #endif
       iro::resample(scores.Data(), offsets.Data(), n, tau, static_cast<ResampleMethod>(method), draw_offsets.Data(), seed, step, request_ids,
-                    draws.Data(), opt.threads);
+                    draws.Data(), opt.threads, static_cast<ResampleWorkspace*>(info.Data()));
     return draws;
   });
 }
@@ -404,7 +403,11 @@ Napi::Value ExpandBeams(const Napi::CallbackInfo& info) {
 void register_kernels(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelsScoreValues", Napi::Function::New(env, ScoreValues, "kernelsScoreValues"));
   exports.Set("kernelsSoftmaxWeights", Napi::Function::New(env, SoftmaxWeights, "kernelsSoftmaxWeights"));
-  exports.Set("kernelsResample", Napi::Function::New(env, Resample, "kernelsResample"));
+  // One workspace per environment (calls are synchronous on its JS thread): repeated large
+  // resampling calls reuse their scratch. Freed with the environment.
+  auto* workspace = new ResampleWorkspace();
+  env.AddCleanupHook([workspace] { delete workspace; });
+  exports.Set("kernelsResample", Napi::Function::New(env, Resample, "kernelsResample", workspace));
   exports.Set("kernelsTopW", Napi::Function::New(env, TopW, "kernelsTopW"));
   exports.Set("kernelsDiverseTopW", Napi::Function::New(env, DiverseTopW, "kernelsDiverseTopW"));
   exports.Set("kernelsGroupBest", Napi::Function::New(env, GroupBest, "kernelsGroupBest"));

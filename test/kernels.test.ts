@@ -147,6 +147,33 @@ describe('softmax weights and resampling', () => {
     }
   });
 
+  it('draws exactly the reference indices on large segments (parallel CDF, guide table, long runs), at 1 and 2 threads', () => {
+    // Sizes past the parallel CDF threshold (64 blocks of 1024) and the multinomial guide table
+    // (> 64 candidates and draws); few draws, about one per candidate, and many per candidate; a
+    // peaked distribution (small tau: a few candidates take long runs of draws, most weights
+    // underflow to 0) and ties with dead (-inf) candidates.
+    const r = rng(61);
+    const cases: { n: number; nd: number; tau: number; ties?: boolean }[] = [
+      { n: 70_000, nd: 70_000, tau: 1 },
+      { n: 70_000, nd: 500, tau: 0.7, ties: true },
+      { n: 3_000, nd: 90_000, tau: 0.9 },
+      { n: 80_000, nd: 40_000, tau: 0.02 },
+    ];
+    for (const { n, nd, tau, ties } of cases) {
+      const { scores, offsets } = segmentsOf(r, [n], { negInf: true, ties });
+      const draws = Int32Array.from([0, nd]);
+      for (const method of METHODS) {
+        const seed = BigInt(Math.floor(r() * 2 ** 40));
+        const ref = Array.from(resampleRef(scores, offsets, tau, method, draws, seed, 3));
+        for (const threads of [1, 2]) {
+          const got = resample({ scores, offsets, tau, method, draws, seed, step: 3 }, { threads });
+          const bad = ref.findIndex((v, i) => v !== got[i]);
+          expect(bad, `${method} n=${n} nd=${nd} tau=${tau} threads=${threads}: draw ${bad} is ${got[bad]}, reference ${ref[bad]}`).toBe(-1);
+        }
+      }
+    }
+  });
+
   it('is deterministic per seed, independent of threads and of batching (requestIds)', () => {
     const r = rng(7);
     const { scores, offsets } = segmentsOf(r, [12, 9, 30]);

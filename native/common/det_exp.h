@@ -80,4 +80,64 @@ IRO_HD double det_exp(double x) {
   return det_from_bits(static_cast<int64_t>(static_cast<uint64_t>(det_bits(y)) & keep));
 }
 
+#if !defined(__CUDACC__)
+// det_exp of kDetExpLanes values at once, for the CPU loops. Every lane goes through exactly the
+// operations of det_exp above, in the same order (so the bits are the same: checked by the native
+// tests), written with vector types so that four independent vector chains are in flight instead of
+// one 28-step Horner chain (about 2x the throughput of a plain vectorised det_exp loop).
+inline constexpr int kDetExpLanes = 16;
+
+__attribute__((always_inline)) inline void det_exp_lanes(const double* __restrict x, double* __restrict y) {
+  typedef double dv __attribute__((vector_size(32)));
+  typedef int64_t iv __attribute__((vector_size(32)));
+  typedef uint64_t uv __attribute__((vector_size(32)));
+  constexpr int G = kDetExpLanes / 4;
+  const double kShift = 6755399441055744.0;
+  const double kLog2e = 1.4426950408889634;
+  const double kLn2Hi = 6.93147180369123816490e-01;
+  const double kLn2Lo = 1.90821492927058770002e-10;
+  // r and p stay in registers across the polynomial; n is recomputed afterwards (same ops, same value)
+  // rather than kept alive, which would spill.
+  dv r[G], p[G];
+  for (int g = 0; g < G; ++g) {
+    dv xv;
+    std::memcpy(&xv, x + 4 * g, sizeof(dv));
+    const dv n = (xv * kLog2e + kShift) + (-kShift);
+    r[g] = (xv + -(n * kLn2Hi)) + -(n * kLn2Lo);
+    p[g] = r[g] * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
+  }
+#define IRO_DET_EXP_STEP(c) for (int g = 0; g < G; ++g) p[g] = p[g] * r[g] + (c);
+  IRO_DET_EXP_STEP(1.0 / 39916800.0)
+  IRO_DET_EXP_STEP(1.0 / 3628800.0)
+  IRO_DET_EXP_STEP(1.0 / 362880.0)
+  IRO_DET_EXP_STEP(1.0 / 40320.0)
+  IRO_DET_EXP_STEP(1.0 / 5040.0)
+  IRO_DET_EXP_STEP(1.0 / 720.0)
+  IRO_DET_EXP_STEP(1.0 / 120.0)
+  IRO_DET_EXP_STEP(1.0 / 24.0)
+  IRO_DET_EXP_STEP(1.0 / 6.0)
+  IRO_DET_EXP_STEP(0.5)
+  IRO_DET_EXP_STEP(1.0)
+  IRO_DET_EXP_STEP(1.0)
+#undef IRO_DET_EXP_STEP
+  const iv shift_bits = iv{} + det_bits(kShift);
+  const uv lim = uv{} + static_cast<uint64_t>(det_bits(-746.0));
+  for (int g = 0; g < G; ++g) {
+    dv xv;
+    std::memcpy(&xv, x + 4 * g, sizeof(dv));
+    const dv n = (xv * kLog2e + kShift) + (-kShift);
+    const dv n1 = ((n * 0.5) + kShift) + (-kShift);
+    const dv n2 = n + (-n1);
+    const iv e1 = (iv)(n1 + kShift) - shift_bits;
+    const iv e2 = (iv)(n2 + kShift) - shift_bits;
+    const iv b1 = (e1 + 1023) << 52, b2 = (e2 + 1023) << 52;
+    const dv v = (p[g] * (dv)b1) * (dv)b2;
+    const uv xb = (uv)xv;
+    const uv keep = ((xb >> 63) & ((lim - xb) >> 63)) - 1u;
+    const uv out = (uv)v & keep;
+    std::memcpy(y + 4 * g, &out, sizeof(dv));
+  }
+}
+#endif
+
 }  // namespace iro

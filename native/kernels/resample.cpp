@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <limits>
 #include <memory>
 #include <numeric>
 #include <string>
 #include <unordered_set>
 #include <vector>
+
+#include <sys/mman.h>
 
 #include "native/common/det_exp.h"
 #include "native/common/error.h"
@@ -41,78 +45,152 @@ struct Better {
 };
 
 // Uninitialised double scratch that only grows (a zero-filled vector costs a memset per call).
+// Large buffers are 2 MiB aligned and marked for transparent huge pages: fewer page faults when
+// fresh (four instead of ~2,000 for 8 MB) and fewer TLB misses.
+template <typename T>
 class Scratch {
  public:
   void resize(size_t n) {
-    if (n > cap_) {
-      p_.reset(new double[n]);
-      cap_ = n;
+    if (n <= cap_ || n == 0) return;
+    p_.reset();
+    const size_t bytes = n * sizeof(T);
+    if (bytes >= kHuge) {
+      const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+      void* q = std::aligned_alloc(kHuge, rounded);
+      if (!q) throw std::bad_alloc();
+#if defined(MADV_HUGEPAGE)
+      madvise(q, rounded, MADV_HUGEPAGE);  // advice only: without THP this is a no-op
+#endif
+      p_.reset(static_cast<T*>(q));
+    } else {
+      p_.reset(static_cast<T*>(std::malloc(bytes)));
+      if (!p_) throw std::bad_alloc();
     }
+    cap_ = n;
   }
-  double* data() { return p_.get(); }
+  T* data() { return p_.get(); }
 
  private:
-  std::unique_ptr<double[]> p_;
+  static constexpr size_t kHuge = size_t{2} << 20;
+  struct Free {
+    void operator()(T* p) const { std::free(p); }
+  };
+  std::unique_ptr<T[], Free> p_;
   size_t cap_ = 0;
 };
 
-// w_i of one CDF block, then its in-block inclusive prefix plus `carry` (the header's association:
-// cdf_i = in-block prefix + carry, one rounding). Returns the block's in-block total. Cloned for AVX2
-// (no FMA): the exp loop vectorises with identical results.
-__attribute__((target_clones("avx2", "default"))) double cdf_block(const float* __restrict s, int32_t n, double m, double tau,
-                                                                   double carry, double* __restrict cdf) {
-  double w[kCdfBlock];
-  for (int32_t i = 0; i < n; ++i) w[i] = det_exp((static_cast<double>(s[i]) - m) / tau);  // -inf scores give +0
-  double acc = 0.0;
-  for (int32_t i = 0; i < n; ++i) {
-    acc += w[i];
-    cdf[i] = acc + carry;
-  }
-  return acc;
-}
+}  // namespace
 
-float segment_max(const float* s, int32_t n) {
-  float m = kNegInf;
-  for (int32_t i = 0; i < n; ++i) m = s[i] > m ? s[i] : m;
+struct ResampleWorkspace::Buffers {
+  Scratch<double> cdf, targets;
+  Scratch<int32_t> guide;
+  Scratch<uint32_t> numerators;
+};
+ResampleWorkspace::ResampleWorkspace() : buffers_(new Buffers) {}
+ResampleWorkspace::~ResampleWorkspace() = default;
+
+namespace {
+
+// Largest score of a segment, via order-preserving integer keys of the float bits (scores are
+// validated: no NaN) so that the reduction vectorises. +0 and -0 may come out either way: m only
+// appears in s - m, where the sign of a zero difference does not matter.
+__attribute__((target_clones("avx2", "default"))) float segment_max(const float* s, int32_t n) {
+  int32_t best = INT32_MIN;
+  for (int32_t i = 0; i < n; ++i) {
+    int32_t b;
+    std::memcpy(&b, s + i, sizeof b);
+    const int32_t key = b ^ ((b >> 31) & 0x7fffffff);
+    best = key > best ? key : best;
+  }
+  const int32_t b = best ^ ((best >> 31) & 0x7fffffff);
+  float m;
+  std::memcpy(&m, &b, sizeof m);
   return m;
 }
 
-// Blocked CDF of one segment (see the header) into cdf[0..n-1]; returns total. With threads > 1 the
-// blocks are split across threads (in-block prefixes first, then the carries added): the same
-// association, so the same bits.
-double segment_cdf(const float* s, int32_t n, float tau, double* cdf, int threads, double* max_out = nullptr) {
-  const double m = segment_max(s, n), dt = tau;
-  if (max_out) *max_out = m;
-  const int32_t n_blocks = (n + kCdfBlock - 1) / kCdfBlock;
-  if (threads <= 1 || n_blocks < 64) {
-    double carry = 0.0;
-    for (int32_t b = 0; b < n_blocks; ++b) {
-      const int32_t lo = b * kCdfBlock, len = std::min(kCdfBlock, n - lo);
-      carry += cdf_block(s + lo, len, m, dt, carry, cdf + lo);
+// The CDF of one segment as the contract builds it: in-block inclusive prefix sums `pre` plus, per
+// block, the sum of the previous block totals (`carry`); C_i = pre_i + carry[block of i] is the
+// header's single rounding. Keeping the two apart saves a pass over the segment: consumers add the
+// carry when they read C_i.
+struct BlockedCdf {
+  const double* pre = nullptr;
+  std::vector<double> carry;
+  double total = 0.0;
+  double max = 0.0;
+  double at(int32_t i) const { return pre[i] + carry[static_cast<size_t>(i / kCdfBlock)]; }
+};
+
+// In-block prefix sums of blocks [b0, b1) into pre, block totals into totals[b]. Weights come from
+// det_exp_lanes (bit-identical to det_exp); four blocks are summed at once because each block's sum
+// is one serial chain of adds, and four independent chains run in the time of one. Cloned for AVX2
+// (no FMA): the same bits either way.
+__attribute__((target_clones("avx2", "default"))) void cdf_blocks(const float* __restrict s, int32_t n, int32_t b0, int32_t b1, double m,
+                                                                  double tau, double* __restrict pre, double* __restrict totals) {
+  constexpr int32_t kGroup = 4;
+  double z[kDetExpLanes];
+  for (int32_t g = b0; g < b1; g += kGroup) {
+    const int32_t lo = g * kCdfBlock, hi = std::min(n, std::min(b1, g + kGroup) * kCdfBlock);
+    int32_t i = lo;
+    for (; i + kDetExpLanes <= hi; i += kDetExpLanes) {
+      for (int32_t l = 0; l < kDetExpLanes; ++l) z[l] = (static_cast<double>(s[i + l]) - m) / tau;  // -inf scores give +0
+      det_exp_lanes(z, pre + i);
     }
-    return cdf[n - 1];
+    for (; i < hi; ++i) pre[i] = det_exp((static_cast<double>(s[i]) - m) / tau);
+    if (hi - lo == kGroup * kCdfBlock) {
+      double acc[kGroup] = {0.0, 0.0, 0.0, 0.0};
+      for (int32_t j = 0; j < kCdfBlock; ++j) {
+        for (int32_t q = 0; q < kGroup; ++q) {
+          acc[q] += pre[lo + q * kCdfBlock + j];
+          pre[lo + q * kCdfBlock + j] = acc[q];
+        }
+      }
+      for (int32_t q = 0; q < kGroup; ++q) totals[g + q] = acc[q];
+    } else {
+      for (int32_t b = g; b * kCdfBlock < hi; ++b) {
+        const int32_t e = std::min(hi, (b + 1) * kCdfBlock);
+        double acc = 0.0;
+        for (int32_t j = b * kCdfBlock; j < e; ++j) {
+          acc += pre[j];
+          pre[j] = acc;
+        }
+        totals[b] = acc;
+      }
+    }
   }
-  std::vector<double> block_total(static_cast<size_t>(n_blocks)), block_carry(static_cast<size_t>(n_blocks));
-  parallel_for(static_cast<size_t>(n_blocks), threads, 16, [&](size_t b0, size_t b1) {
-    for (size_t b = b0; b < b1; ++b) {
-      const int32_t lo = static_cast<int32_t>(b) * kCdfBlock, len = std::min(kCdfBlock, n - lo);
-      block_total[b] = cdf_block(s + lo, len, m, dt, 0.0, cdf + lo);
-    }
+}
+
+// Builds the blocked CDF of one segment (see the header) into `pre` (n entries). Blocks are split
+// across threads; the carries are summed in block order afterwards: the same association, so the
+// same bits whatever the thread count.
+BlockedCdf segment_cdf(const float* s, int32_t n, float tau, double* pre, int threads) {
+  BlockedCdf c;
+  c.pre = pre;
+  const int32_t n_blocks = (n + kCdfBlock - 1) / kCdfBlock;
+  const int t = n_blocks >= 64 ? threads : 1;
+  if (t <= 1) {
+    c.max = segment_max(s, n);
+  } else {
+    std::vector<float> part(static_cast<size_t>(t), kNegInf);
+    parallel_for(static_cast<size_t>(t), t, 1, [&](size_t q0, size_t q1) {
+      for (size_t q = q0; q < q1; ++q) {
+        const int64_t lo = static_cast<int64_t>(n) * static_cast<int64_t>(q) / t, hi = static_cast<int64_t>(n) * static_cast<int64_t>(q + 1) / t;
+        part[q] = segment_max(s + lo, static_cast<int32_t>(hi - lo));
+      }
+    });
+    c.max = *std::max_element(part.begin(), part.end());
+  }
+  std::vector<double> totals(static_cast<size_t>(n_blocks));
+  parallel_for(static_cast<size_t>(n_blocks), t, 16, [&](size_t b0, size_t b1) {
+    cdf_blocks(s, n, static_cast<int32_t>(b0), static_cast<int32_t>(b1), c.max, tau, pre, totals.data());
   });
+  c.carry.resize(static_cast<size_t>(n_blocks));
   double carry = 0.0;
   for (int32_t b = 0; b < n_blocks; ++b) {
-    block_carry[static_cast<size_t>(b)] = carry;
-    carry += block_total[static_cast<size_t>(b)];
+    c.carry[static_cast<size_t>(b)] = carry;
+    carry += totals[static_cast<size_t>(b)];
   }
-  parallel_for(static_cast<size_t>(n_blocks), threads, 16, [&](size_t b0, size_t b1) {
-    for (size_t b = b0; b < b1; ++b) {
-      const double c = block_carry[b];
-      if (c == 0.0) continue;  // x + 0.0 == x
-      const int32_t lo = static_cast<int32_t>(b) * kCdfBlock, hi = std::min(n, lo + kCdfBlock);
-      for (int32_t i = lo; i < hi; ++i) cdf[i] += c;
-    }
-  });
-  return cdf[n - 1];
+  c.total = n > 0 ? c.at(n - 1) : 0.0;
+  return c;
 }
 
 // The last index with a positive weight (the fallback of a draw when rounding leaves no cdf > target).
@@ -122,13 +200,13 @@ int32_t last_positive(const float* s, int32_t n, double m, double tau) {
   return i;
 }
 
-// First index in [lo, hi) with cdf > target, else hi.
-inline int32_t first_above(const double* cdf, int32_t lo, int32_t hi, double target) {
+// First index in [lo, hi) with C > target, else hi.
+inline int32_t first_above(const BlockedCdf& c, int32_t lo, int32_t hi, double target) {
   while (hi - lo > 8) {
     const int32_t mid = lo + (hi - lo) / 2;
-    if (cdf[mid] > target) hi = mid; else lo = mid + 1;
+    if (c.at(mid) > target) hi = mid; else lo = mid + 1;
   }
-  while (lo < hi && !(cdf[lo] > target)) ++lo;
+  while (lo < hi && !(c.at(lo) > target)) ++lo;
   return lo;
 }
 
@@ -141,70 +219,101 @@ __attribute__((target_clones("avx2", "default"))) void uniform_numerators(RngKey
 
 constexpr double kInv24 = 1.0 / 16777216.0;  // v * 2^-24 is exact: the same double as rng_uniform's float
 
-// Draws [d0, d1) of one segment (n candidates, nd draws in all) into out[d0..d1).
-void draw_range(const double* cdf, int32_t n, double total, int32_t fallback, const int32_t* guide, int32_t guide_bits,
-                ResampleMethod method, RngKey key, int32_t nd, int32_t d0, int32_t d1, int32_t* out) {
+// Sorted targets t[0..count) (non-decreasing) assigned to candidates: target k goes to the first
+// candidate i with C_i > t_k, or to `fallback` when there is none. Done from the candidates' side:
+// K(i) = #{k : t_k < C_i} is found from an estimate (x = C_i * scale - off, close to the count) and
+// exact comparisons, and candidate i owns targets [K(i-1), K(i)). No per-target search and no
+// data-dependent branch in the common case, which is what made the target-side merge slow (one
+// mispredicted branch per draw). Requires t[count] = +inf (sentinel).
+struct Targets {
+  const double* t;
+  int32_t count;
+  double scale, off;
+  int32_t count_below(double c) const {
+    int32_t k = static_cast<int32_t>(c * scale - off);
+    k = k > 0 ? k : 0;
+    k = k < count ? k : count;
+    k += t[k] < c ? 1 : 0;
+    if (t[k] < c || (k > 0 && !(t[k - 1] < c))) {  // rare: the estimate was off by more than one
+      while (t[k] < c) ++k;
+      while (k > 0 && !(t[k - 1] < c)) --k;
+    }
+    return k;
+  }
+};
+
+// Candidates [i0, i1) of the segment fill their targets in out; `last` (i1 == n) also fills the
+// targets that no candidate takes with the fallback. Each candidate first writes 8 copies with one
+// vector store (later candidates overwrite the excess), so a typical 0-3 draws cost no loop.
+__attribute__((target_clones("avx2", "default"))) void assign_targets(const BlockedCdf& c, const Targets& tg, int32_t i0, int32_t i1,
+                                                                      int32_t fallback, bool last, int32_t* __restrict out) {
+  constexpr int32_t kSpan = 8;
+  int32_t prev = i0 > 0 ? tg.count_below(c.at(i0 - 1)) : 0;
+  const int32_t end = i1 > i0 ? tg.count_below(c.at(i1 - 1)) : prev;
+  for (int32_t i = i0; i < i1;) {
+    const double carry = c.carry[static_cast<size_t>(i / kCdfBlock)];
+    const int32_t block_end = std::min(i1, (i / kCdfBlock + 1) * kCdfBlock);
+    for (; i < block_end; ++i) {
+      const int32_t k = tg.count_below(c.pre[i] + carry);
+      int32_t j = prev;
+      if (prev + kSpan <= end) {
+        for (int32_t q = 0; q < kSpan; ++q) out[prev + q] = i;
+        j = prev + kSpan;
+      }
+      for (; j < k; ++j) out[j] = i;
+      prev = k;
+    }
+  }
+  if (last)
+    for (int32_t j = prev; j < tg.count; ++j) out[j] = fallback;
+}
+
+// Runs assign_targets over all candidates, split across threads by candidate ranges.
+void assign_all(const BlockedCdf& c, int32_t n, const Targets& tg, int32_t fallback, int threads, int32_t* out) {
+  parallel_for(static_cast<size_t>(n), threads, 4096, [&](size_t i0, size_t i1) {
+    assign_targets(c, tg, static_cast<int32_t>(i0), static_cast<int32_t>(i1), fallback, i1 == static_cast<size_t>(n), out);
+  });
+}
+
+// Systematic / stratified targets t_k = p_k * total for draws [k0, k1) (p_k from the header), in double.
+__attribute__((target_clones("avx2", "default"))) void fill_targets(ResampleMethod method, RngKey key, double u0, int32_t nd, double total,
+                                                                    int32_t k0, int32_t k1, double* __restrict t) {
   constexpr int32_t kChunk = 256;
   uint32_t v[kChunk];
-  if (method == ResampleMethod::kMultinomial) {
-    for (int32_t c0 = d0; c0 < d1; c0 += kChunk) {
-      const int32_t len = std::min(kChunk, d1 - c0);
-      uniform_numerators(key, c0, len, v);
-      for (int32_t i = 0; i < len; ++i) {
-        const double target = (static_cast<double>(v[i]) * kInv24) * total;
-        int32_t lo = 0, hi = n;
-        if (guide) {
-          const uint32_t b = v[i] >> (24 - guide_bits);
-          lo = guide[b];
-          hi = guide[b + 1];
-        }
-        const int32_t a = first_above(cdf, lo, hi, target);
-        out[c0 + i] = guide || a < n ? a : fallback;
-      }
-    }
-    return;
-  }
-  // Systematic and stratified targets never decrease with the draw index: one forward merge of
-  // the targets with the CDF (cdf[n] = +inf is a sentinel the merge never passes).
-  const double u0 = method == ResampleMethod::kSystematic ? static_cast<double>(rng_uniform(key)) : 0.0;
-  double t[kChunk];
-  int32_t pos = -1;
-  for (int32_t c0 = d0; c0 < d1; c0 += kChunk) {
-    const int32_t len = std::min(kChunk, d1 - c0);
+  for (int32_t c0 = k0; c0 < k1; c0 += kChunk) {
+    const int32_t len = std::min(kChunk, k1 - c0);
     if (method == ResampleMethod::kStratified) {
       uniform_numerators(key, c0, len, v);
-      for (int32_t k = 0; k < len; ++k) t[k] = ((c0 + k) + static_cast<double>(v[k]) * kInv24) / nd * total;
+      for (int32_t k = 0; k < len; ++k) t[c0 + k] = ((c0 + k) + static_cast<double>(v[k]) * kInv24) / nd * total;
     } else {
-      for (int32_t k = 0; k < len; ++k) t[k] = (u0 + (c0 + k)) / nd * total;
+      for (int32_t k = 0; k < len; ++k) t[c0 + k] = (u0 + (c0 + k)) / nd * total;
     }
-    int32_t* o = out + c0;
-    bool monotone = true;
-    for (int32_t k = 1; k < len; ++k) monotone &= t[k] >= t[k - 1];
-    if (!monotone) {  // never for these methods (see the header); kept exact anyway
-      for (int32_t k = 0; k < len; ++k) o[k] = first_above(cdf, 0, n, t[k]);
-      pos = -1;
-    } else {
-      if (pos < 0 || (pos > 0 && cdf[pos - 1] > t[0])) pos = first_above(cdf, 0, n, t[0]);
-      for (int32_t k = 0; k < len; ++k) {
-        while (!(cdf[pos] > t[k])) ++pos;
-        o[k] = pos;
-      }
-    }
-    for (int32_t k = 0; k < len; ++k) o[k] = o[k] == n ? fallback : o[k];
   }
 }
 
-// guide[b] = the draw for the smallest numerator of bucket b (b = v >> (24 - bits)), b = 0..2^bits;
-// guide[2^bits] = the draw at u = 1. Draws are monotone in v, so a numerator of bucket b draws from
-// [guide[b], guide[b+1]]: the first index there with cdf > target, else guide[b+1].
-void build_guide(const double* cdf, int32_t n, double total, int32_t fallback, int32_t bits, std::vector<int32_t>& guide) {
-  const uint32_t nb = 1u << bits;
-  guide.resize(static_cast<size_t>(nb) + 1);
-  int32_t pos = 0;
-  for (uint32_t b = 0; b <= nb; ++b) {
-    const double target = (static_cast<double>(static_cast<uint64_t>(b) << (24 - bits)) * kInv24) * total;
-    while (pos < n && !(cdf[pos] > target)) ++pos;
-    guide[b] = pos < n ? pos : fallback;
+// Multinomial draws [d0, d1): each numerator's guide bucket bounds its search to a few candidates.
+// The guide entries and the CDF rows are random accesses into megabytes, so the loop runs a
+// software pipeline: draw i + 2D prefetches its guide entry, draw i + D (whose guide entry has
+// arrived by then) prefetches its CDF row, draw i searches. `v` is scratch for the numerators.
+void multinomial_range(const BlockedCdf& c, int32_t n, double total, int32_t fallback, const int32_t* guide, int32_t guide_bits,
+                       RngKey key, int32_t d0, int32_t d1, uint32_t* v, int32_t* out) {
+  const int32_t len = d1 - d0;
+  uniform_numerators(key, d0, len, v);
+  if (!guide) {
+    for (int32_t i = 0; i < len; ++i) {
+      const int32_t a = first_above(c, 0, n, (static_cast<double>(v[i]) * kInv24) * total);
+      out[d0 + i] = a < n ? a : fallback;
+    }
+    return;
+  }
+  constexpr int32_t kAhead = 16;
+  const int32_t shift = 24 - guide_bits;
+  for (int32_t i = 0; i < std::min(len, 2 * kAhead); ++i) __builtin_prefetch(guide + (v[i] >> shift), 0, 0);
+  for (int32_t i = 0; i < len; ++i) {
+    if (i + 2 * kAhead < len) __builtin_prefetch(guide + (v[i + 2 * kAhead] >> shift), 0, 0);
+    if (i + kAhead < len) __builtin_prefetch(c.pre + guide[v[i + kAhead] >> shift], 0, 0);
+    const uint32_t b = v[i] >> shift;
+    out[d0 + i] = first_above(c, guide[b], guide[b + 1], (static_cast<double>(v[i]) * kInv24) * total);
   }
 }
 
@@ -259,7 +368,7 @@ void softmax_weights(const float* scores, const int32_t* offsets, int32_t n_segm
   // Many segments: one thread per segment. Few: segments in turn, each split across the threads.
   const bool inner = n_segments < std::max(1, threads);
   parallel_for(static_cast<size_t>(n_segments), inner ? 1 : threads, 1, [&](size_t b, size_t e) {
-    Scratch cdf;
+    Scratch<double> cdf;
     for (size_t s = b; s < e; ++s) {
       const int32_t n = offsets[s + 1] - offsets[s];
       if (n == 0) {
@@ -267,9 +376,9 @@ void softmax_weights(const float* scores, const int32_t* offsets, int32_t n_segm
         continue;
       }
       const float* sc = scores + offsets[s];
-      cdf.resize(static_cast<size_t>(n) + 1);
-      double m = 0.0;
-      const double total = segment_cdf(sc, n, tau, cdf.data(), inner ? threads : 1, &m);
+      cdf.resize(static_cast<size_t>(n));
+      const BlockedCdf c = segment_cdf(sc, n, tau, cdf.data(), inner ? threads : 1);
+      const double total = c.total, m = c.max;
       if (log_weights) {
         const double lt = std::log(total);
         for (int32_t i = 0; i < n; ++i)
@@ -289,7 +398,7 @@ void softmax_weights(const float* scores, const int32_t* offsets, int32_t n_segm
 
 void resample(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, ResampleMethod method,
               const int32_t* draw_offsets, uint64_t seed, uint32_t step, const uint32_t* request_ids, int32_t* draws,
-              int threads) {
+              int threads, ResampleWorkspace* workspace) {
   validate_tau(tau);
   require_arg(method == ResampleMethod::kSystematic || method == ResampleMethod::kStratified || method == ResampleMethod::kMultinomial,
               "unknown resampling method " + std::to_string(static_cast<int>(method)));
@@ -300,31 +409,58 @@ void resample(const float* scores, const int32_t* offsets, int32_t n_segments, f
       fail(codes::kInvalidArgument, "segment " + std::to_string(s) + " has no candidates but asks for draws");
   const bool inner = n_segments < std::max(1, threads);
   parallel_for(static_cast<size_t>(n_segments), inner ? 1 : threads, 1, [&](size_t b, size_t e) {
-    Scratch cdf;
-    std::vector<int32_t> guide;
+    // The caller's workspace serves the segments handled one at a time (the large ones); with
+    // several segments in flight each thread keeps its own scratch.
+    ResampleWorkspace::Buffers local;
+    ResampleWorkspace::Buffers& buf = inner && workspace ? workspace->buffers() : local;
+    Scratch<double> &cdf = buf.cdf, &targets = buf.targets;
+    Scratch<int32_t>& guide = buf.guide;
+    Scratch<uint32_t>& numerators = buf.numerators;
     for (size_t s = b; s < e; ++s) {
       const int32_t nd = draw_offsets[s + 1] - draw_offsets[s];
       if (nd == 0) continue;
       const int32_t n = offsets[s + 1] - offsets[s];
       const float* sc = scores + offsets[s];
-      cdf.resize(static_cast<size_t>(n) + 1);
-      double m = 0.0;
       const int tin = inner ? threads : 1;
-      const double total = segment_cdf(sc, n, tau, cdf.data(), tin, &m);
-      cdf.data()[n] = std::numeric_limits<double>::infinity();
-      const int32_t fallback = last_positive(sc, n, m, tau);
+      cdf.resize(static_cast<size_t>(n));
+      const BlockedCdf c = segment_cdf(sc, n, tau, cdf.data(), tin);
+      const double total = c.total;
+      const int32_t fallback = last_positive(sc, n, c.max, tau);
       const RngKey key{seed, request_ids ? request_ids[s] : static_cast<uint32_t>(s), 0, step, kResampleLane};
-      // Multinomial draws from many candidates go through a guide table of ~min(n, nd) buckets.
+      int32_t* out = draws + draw_offsets[s];
+      if (method != ResampleMethod::kMultinomial) {
+        // Systematic and stratified targets never decrease with the draw index (p_k < p_{k+1} before
+        // rounding, and rounding is monotone), so the draws are an assignment of sorted targets.
+        const double u0 = method == ResampleMethod::kSystematic ? static_cast<double>(rng_uniform(key)) : 0.0;
+        targets.resize(static_cast<size_t>(nd) + 1);
+        double* t = targets.data();
+        parallel_for(static_cast<size_t>(nd), tin, 16384, [&](size_t k0, size_t k1) {
+          fill_targets(method, key, u0, nd, total, static_cast<int32_t>(k0), static_cast<int32_t>(k1), t);
+        });
+        t[nd] = std::numeric_limits<double>::infinity();
+        assign_all(c, n, Targets{t, nd, static_cast<double>(nd) / total, u0}, fallback, tin, out);
+        continue;
+      }
+      // Multinomial draws from many candidates go through a guide table of ~min(n, nd) buckets:
+      // guide[b] = the draw of bucket b's smallest numerator (b = v >> (24 - bits)), guide[2^bits] =
+      // the draw at u = 1. Draws are monotone in v, so a numerator of bucket b draws from
+      // [guide[b], guide[b+1]]. The bucket floors are sorted targets: the same assignment as above.
       int32_t bits = 0;
       const int32_t* g = nullptr;
-      if (method == ResampleMethod::kMultinomial && n > 64 && nd > 64) {
+      if (n > 64 && nd > 64) {
         while (bits < 24 && (int64_t{1} << bits) < std::min(n, nd)) ++bits;
-        build_guide(cdf.data(), n, total, fallback, bits, guide);
+        const int32_t nb = (1 << bits) + 1;
+        targets.resize(static_cast<size_t>(nb) + 1);
+        double* t = targets.data();
+        for (int32_t q = 0; q < nb; ++q) t[q] = (static_cast<double>(static_cast<uint64_t>(q) << (24 - bits)) * kInv24) * total;
+        t[nb] = std::numeric_limits<double>::infinity();
+        guide.resize(static_cast<size_t>(nb));
+        assign_all(c, n, Targets{t, nb, static_cast<double>(1 << bits) / total, 0.0}, fallback, tin, guide.data());
         g = guide.data();
       }
-      int32_t* out = draws + draw_offsets[s];
+      numerators.resize(static_cast<size_t>(nd));
       parallel_for(static_cast<size_t>(nd), tin, 4096, [&](size_t d0, size_t d1) {
-        draw_range(cdf.data(), n, total, fallback, g, bits, method, key, nd, static_cast<int32_t>(d0), static_cast<int32_t>(d1), out);
+        multinomial_range(c, n, total, fallback, g, bits, key, static_cast<int32_t>(d0), static_cast<int32_t>(d1), numerators.data() + d0, out);
       });
     }
   });

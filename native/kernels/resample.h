@@ -30,6 +30,7 @@
 // where n = the number of draws of that segment; p_i is computed in double.
 #pragma once
 #include <cstdint>
+#include <memory>
 
 namespace iro {
 
@@ -50,12 +51,29 @@ void validate_segment_scores(const float* scores, const int32_t* offsets, int32_
 void softmax_weights(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, float* log_weights,
                      float* ess, int threads);
 
+// Reusable scratch of resample(): the CDF and target buffers of a large segment are megabytes, and a
+// fresh allocation costs its page faults on every call (as long as the resampling itself at 10^6
+// candidates). Pass the same workspace to repeated calls to keep them. It only holds memory (never
+// affects results); one call at a time per workspace.
+class ResampleWorkspace {
+ public:
+  ResampleWorkspace();
+  ~ResampleWorkspace();
+  ResampleWorkspace(const ResampleWorkspace&) = delete;
+  ResampleWorkspace& operator=(const ResampleWorkspace&) = delete;
+  struct Buffers;
+  Buffers& buffers() { return *buffers_; }
+
+ private:
+  std::unique_ptr<Buffers> buffers_;
+};
+
 // Draws draw_offsets[s+1] - draw_offsets[s] local indices from segment s with probabilities
 // softmax(score / tau), by `method`, into draws[draw_offsets[s] ..]. draw_offsets has n_segments + 1
 // non-decreasing entries (draw_offsets[0] >= 0). request_ids is nullable (then request = s).
 void resample(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, ResampleMethod method,
               const int32_t* draw_offsets, uint64_t seed, uint32_t step, const uint32_t* request_ids, int32_t* draws,
-              int threads);
+              int threads, ResampleWorkspace* workspace = nullptr);
 
 // The w best local indices of every segment, best first, into out[s*w .. s*w + w - 1].
 // Requires 0 <= w <= len_s for every segment (-inf candidates fill only when w exceeds the finite ones).
