@@ -221,48 +221,96 @@ constexpr double kInv24 = 1.0 / 16777216.0;  // v * 2^-24 is exact: the same dou
 
 // Sorted targets t[0..count) (non-decreasing) assigned to candidates: target k goes to the first
 // candidate i with C_i > t_k, or to `fallback` when there is none. Done from the candidates' side:
-// K(i) = #{k : t_k < C_i} is found from an estimate (x = C_i * scale - off, close to the count) and
-// exact comparisons, and candidate i owns targets [K(i-1), K(i)). No per-target search and no
-// data-dependent branch in the common case, which is what made the target-side merge slow (one
+// candidate i owns targets [K(i-1), K(i)) with K(i) = #{k : t_k < C_i}. No per-target search and no
+// data-dependent branch in the common case, which is what made a target-side merge slow (one
 // mispredicted branch per draw). Requires t[count] = +inf (sentinel).
+//
+// K(i) comes from x = C_i * scale - off, where the exact count is a closed form of x:
+//   kCeil (systematic: t_k = (u0 + k) / nd * total, scale = nd / total, off = u0; guide buckets:
+//          t_b = b * 2^-bits * total, scale = 2^bits / total, off = 0):    K = ceil(x)
+//   kFloorStep (stratified: t_k = (k + u_k) / nd * total, u_k in [0, 1)):   K = floor(x) + [t_floor(x) < C]
+// The rounding of t_k and of x moves the real boundary by a few ulps of x, so the closed form is
+// exact unless x lies within (|x| + 2) * 2^-40 of an integer (~1e-6 of candidates at 10^6 draws);
+// those blocks take the exact search (count_below) instead. The tests compare every draw with a
+// binary-search reference.
+enum class CountRule { kCeil, kFloorStep };
+
 struct Targets {
   const double* t;
   int32_t count;
   double scale, off;
+  CountRule rule;
+  // Exact count by comparisons (an estimate, then steps).
   int32_t count_below(double c) const {
-    int32_t k = static_cast<int32_t>(c * scale - off);
-    k = k > 0 ? k : 0;
-    k = k < count ? k : count;
-    k += t[k] < c ? 1 : 0;
-    if (t[k] < c || (k > 0 && !(t[k - 1] < c))) {  // rare: the estimate was off by more than one
-      while (t[k] < c) ++k;
-      while (k > 0 && !(t[k - 1] < c)) --k;
-    }
+    int32_t k = static_cast<int32_t>(std::min(std::max(c * scale - off, 0.0), static_cast<double>(count)));
+    while (t[k] < c) ++k;
+    while (k > 0 && !(t[k - 1] < c)) --k;
     return k;
   }
 };
 
+// Closed-form counts of one CDF block's candidates (see above) into ks; returns false when some x is
+// too close to an integer to trust them. Vectorises (no gathers, no branches).
+__attribute__((target_clones("avx2", "default"))) bool closed_form_counts(const double* __restrict pre, double carry, int32_t len,
+                                                                          const Targets& tg, int32_t* __restrict ks) {
+  const double scale = tg.scale, off = tg.off, count = static_cast<double>(tg.count);
+  const bool ceil_rule = tg.rule == CountRule::kCeil;
+  int64_t suspect = 0;
+  for (int32_t l = 0; l < len; ++l) {
+    const double x = (pre[l] + carry) * scale - off;
+    const double d = x - std::nearbyint(x);
+    suspect |= static_cast<int64_t>(std::fabs(d) <= (std::fabs(x) + 2.0) * 0x1p-40);
+    double xc = x > 0.0 ? x : 0.0;
+    xc = xc < count ? xc : count;
+    ks[l] = static_cast<int32_t>(ceil_rule ? std::ceil(xc) : std::floor(xc));
+  }
+  return suspect == 0;
+}
+
 // Candidates [i0, i1) of the segment fill their targets in out; `last` (i1 == n) also fills the
-// targets that no candidate takes with the fallback. Each candidate first writes 8 copies with one
-// vector store (later candidates overwrite the excess), so a typical 0-3 draws cost no loop.
+// targets that no candidate takes with the fallback. Per CDF block: the counts, then the block's
+// targets [ka, kb) are filled without a data-dependent loop per candidate (whose trip counts of
+// 0, 1, 2, ... mispredict): each candidate marks the first target of its range in a small buffer
+// (an empty range's mark is overwritten by the next candidate, which starts at the same target),
+// and a running maximum over the buffer spreads each mark over its range. A block whose targets
+// do not fit the buffer (a few candidates with long runs) fills its runs directly.
 __attribute__((target_clones("avx2", "default"))) void assign_targets(const BlockedCdf& c, const Targets& tg, int32_t i0, int32_t i1,
                                                                       int32_t fallback, bool last, int32_t* __restrict out) {
-  constexpr int32_t kSpan = 8;
+  constexpr int32_t kMarks = 4 * kCdfBlock;
+  int32_t ks[kCdfBlock], marks[kMarks + 1];
   int32_t prev = i0 > 0 ? tg.count_below(c.at(i0 - 1)) : 0;
-  const int32_t end = i1 > i0 ? tg.count_below(c.at(i1 - 1)) : prev;
   for (int32_t i = i0; i < i1;) {
     const double carry = c.carry[static_cast<size_t>(i / kCdfBlock)];
-    const int32_t block_end = std::min(i1, (i / kCdfBlock + 1) * kCdfBlock);
-    for (; i < block_end; ++i) {
-      const int32_t k = tg.count_below(c.pre[i] + carry);
-      int32_t j = prev;
-      if (prev + kSpan <= end) {
-        for (int32_t q = 0; q < kSpan; ++q) out[prev + q] = i;
-        j = prev + kSpan;
-      }
-      for (; j < k; ++j) out[j] = i;
-      prev = k;
+    const int32_t len = std::min(i1, (i / kCdfBlock + 1) * kCdfBlock) - i;
+    const double* pre = c.pre + i;
+    if (closed_form_counts(pre, carry, len, tg, ks)) {
+      if (tg.rule == CountRule::kFloorStep)
+        for (int32_t l = 0; l < len; ++l) ks[l] += tg.t[ks[l]] < pre[l] + carry ? 1 : 0;
+    } else {
+      for (int32_t l = 0; l < len; ++l) ks[l] = tg.count_below(pre[l] + carry);
     }
+    const int32_t ka = prev, kb = ks[len - 1], span = kb - ka;
+    if (span <= kMarks) {
+      for (int32_t q = 0; q < span; ++q) marks[q] = -1;
+      int32_t start = ka;
+      for (int32_t l = 0; l < len; ++l) {
+        marks[start - ka] = i + l;  // start == kb (an empty tail) lands in the spare slot
+        start = ks[l];
+      }
+      int32_t v = -1;
+      for (int32_t q = 0; q < span; ++q) {
+        v = marks[q] > v ? marks[q] : v;
+        out[ka + q] = v;
+      }
+    } else {
+      int32_t start = ka;
+      for (int32_t l = 0; l < len; ++l) {
+        for (int32_t j = start; j < ks[l]; ++j) out[j] = i + l;
+        start = ks[l];
+      }
+    }
+    prev = kb;
+    i += len;
   }
   if (last)
     for (int32_t j = prev; j < tg.count; ++j) out[j] = fallback;
@@ -408,11 +456,12 @@ void resample(const float* scores, const int32_t* offsets, int32_t n_segments, f
     if (draw_offsets[s + 1] != draw_offsets[s] && offsets[s + 1] == offsets[s])
       fail(codes::kInvalidArgument, "segment " + std::to_string(s) + " has no candidates but asks for draws");
   const bool inner = n_segments < std::max(1, threads);
+  const bool one_at_a_time = inner || threads <= 1 || n_segments <= 1;
   parallel_for(static_cast<size_t>(n_segments), inner ? 1 : threads, 1, [&](size_t b, size_t e) {
-    // The caller's workspace serves the segments handled one at a time (the large ones); with
-    // several segments in flight each thread keeps its own scratch.
+    // The caller's workspace serves segments handled one at a time (always the case for the large
+    // ones); with several segments in flight each thread keeps its own scratch.
     ResampleWorkspace::Buffers local;
-    ResampleWorkspace::Buffers& buf = inner && workspace ? workspace->buffers() : local;
+    ResampleWorkspace::Buffers& buf = one_at_a_time && workspace ? workspace->buffers() : local;
     Scratch<double> &cdf = buf.cdf, &targets = buf.targets;
     Scratch<int32_t>& guide = buf.guide;
     Scratch<uint32_t>& numerators = buf.numerators;
@@ -438,7 +487,8 @@ void resample(const float* scores, const int32_t* offsets, int32_t n_segments, f
           fill_targets(method, key, u0, nd, total, static_cast<int32_t>(k0), static_cast<int32_t>(k1), t);
         });
         t[nd] = std::numeric_limits<double>::infinity();
-        assign_all(c, n, Targets{t, nd, static_cast<double>(nd) / total, u0}, fallback, tin, out);
+        const CountRule rule = method == ResampleMethod::kSystematic ? CountRule::kCeil : CountRule::kFloorStep;
+        assign_all(c, n, Targets{t, nd, static_cast<double>(nd) / total, u0, rule}, fallback, tin, out);
         continue;
       }
       // Multinomial draws from many candidates go through a guide table of ~min(n, nd) buckets:
@@ -455,7 +505,7 @@ void resample(const float* scores, const int32_t* offsets, int32_t n_segments, f
         for (int32_t q = 0; q < nb; ++q) t[q] = (static_cast<double>(static_cast<uint64_t>(q) << (24 - bits)) * kInv24) * total;
         t[nb] = std::numeric_limits<double>::infinity();
         guide.resize(static_cast<size_t>(nb));
-        assign_all(c, n, Targets{t, nb, static_cast<double>(1 << bits) / total, 0.0}, fallback, tin, guide.data());
+        assign_all(c, n, Targets{t, nb, static_cast<double>(1 << bits) / total, 0.0, CountRule::kCeil}, fallback, tin, guide.data());
         g = guide.data();
       }
       numerators.resize(static_cast<size_t>(nd));

@@ -1,10 +1,13 @@
 // Native checks of the CPU kernels (no Node): exact small cases, invariants, determinism across
 // thread counts, and the error contract.
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <limits>
 #include <map>
 #include <set>
 
+#include "native/common/det_exp.h"
 #include "native/common/error.h"
 #include "native/kernels/beam_expand.h"
 #include "native/kernels/resample.h"
@@ -68,6 +71,30 @@ IRO_TEST(value_score_errors) {
   x = f.view();
   x.offsets = off.data();
   if (off[1] > 0) CHECK_THROWS_CODE(score_values(x, &n, 1, &beta, nullptr, c, 1), codes::kInvalidArgument);
+}
+
+// The vector-lane det_exp used by the CPU resampling must give the very bits of det_exp (the CUDA
+// twin uses det_exp itself). Edge values: zeros, the underflow cut at -746, subnormal results, -inf.
+IRO_TEST(det_exp_lanes_bit_identical) {
+  std::mt19937_64 g(7);
+  std::uniform_real_distribution<double> wide(-760.0, 5.0), narrow(-20.0, 0.0);
+  const double edges[] = {0.0, -0.0, -746.0, -745.99999999, -746.00000001, -708.4, -708.3964185322641, -744.44,
+                          -1e-300, -std::numeric_limits<double>::infinity(), -1e-17, 1.0, -0.34657359, -0.34657360};
+  std::vector<double> x(1 << 16);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = i < std::size(edges) ? edges[i] : (i % 2 ? wide(g) : narrow(g));
+  int mismatches = 0;
+  for (size_t i = 0; i < x.size(); i += kDetExpLanes) {
+    double y[kDetExpLanes];
+    det_exp_lanes(x.data() + i, y);
+    for (int l = 0; l < kDetExpLanes; ++l) {
+      const double want = det_exp(x[i + l]);
+      if (std::memcmp(&want, &y[l], sizeof want) != 0) ++mismatches;
+    }
+  }
+  CHECK(mismatches == 0);
+  CHECK(det_exp(0.0) == 1.0);
+  CHECK(det_exp(-std::numeric_limits<double>::infinity()) == 0.0);
+  CHECK(std::fabs(det_exp(-1.0) - std::exp(-1.0)) <= 2 * std::numeric_limits<double>::epsilon() * std::exp(-1.0));
 }
 
 IRO_TEST(resample_systematic_counts_and_dead_candidates) {
