@@ -20,7 +20,7 @@ Napi::Value wrap_box(Napi::Env env, BoxRef box) {
 }
 
 BoxRef box_of(const Napi::Value& handle) {
-  expect(handle.IsExternal(), "engine handle expected");
+  IRO_EXPECT(handle.IsExternal(), "engine handle expected");
   Holder* h = handle.As<Napi::External<Holder>>().Data();
   if (!h || !h->box || h->box->disposed.load()) fail(codes::kDisposed, "the engine has been disposed; load a new one with Engine.load");
   return h->box;
@@ -40,10 +40,10 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
     co.threads = opt_int(o, "threads", default_thread_count());
     co.poll = opt_int(o, "poll", -1);
     const int32_t gpu_layers = opt_int(o, "gpuLayers", 0);
-    expect(co.context_size >= 16 && co.context_size <= (1 << 24), "contextSize must be an integer in [16, 16777216]");
-    expect(co.max_sequences >= 1 && co.max_sequences <= 256, "maxSequences must be an integer in [1, 256]");
-    expect(co.threads >= 1 && co.threads <= 1024, "threads must be an integer in [1, 1024]");
-    expect(co.poll >= -1 && co.poll <= 100, "poll must be -1 or an integer in [0, 100]");
+    IRO_EXPECT(co.context_size >= 16 && co.context_size <= (1 << 24), "contextSize must be an integer in [16, 16777216]");
+    IRO_EXPECT(co.max_sequences >= 1 && co.max_sequences <= 256, "maxSequences must be an integer in [1, 256]");
+    IRO_EXPECT(co.threads >= 1 && co.threads <= 1024, "threads must be an integer in [1, 1024]");
+    IRO_EXPECT(co.poll >= -1 && co.poll <= 100, "poll must be -1 or an integer in [0, 100]");
 
     auto cancelled = std::make_shared<std::atomic<bool>>(false);
     std::shared_ptr<Napi::ThreadSafeFunction> progress;
@@ -87,7 +87,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    expect(info.Length() > 0 && info[0].IsExternal(), "engine handle expected");
+    IRO_EXPECT(info.Length() > 0 && info[0].IsExternal(), "engine handle expected");
     Holder* h = info[0].As<Napi::External<Holder>>().Data();
     BoxRef box = h ? h->box : nullptr;
     if (!box || box->disposed.exchange(true)) {
@@ -161,14 +161,14 @@ Napi::Value ApplyChatTemplate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     BoxRef box = box_of(info[0]);
-    expect(info.Length() > 1 && info[1].IsArray(), "messages must be an array of { role, content }");
+    IRO_EXPECT(info.Length() > 1 && info[1].IsArray(), "messages must be an array of { role, content }");
     Napi::Array a = info[1].As<Napi::Array>();
     std::vector<iro::engine::ChatMessage> msgs;
     for (uint32_t i = 0; i < a.Length(); ++i) {
       Napi::Value e = a.Get(i);
-      expect(e.IsObject(), "messages[" + std::to_string(i) + "] must be an object");
+      IRO_EXPECT(e.IsObject(), "messages[" + std::to_string(i) + "] must be an object");
       Napi::Object m = e.As<Napi::Object>();
-      expect(m.Get("role").IsString() && m.Get("content").IsString(), "messages[" + std::to_string(i) + "] needs string role and content");
+      IRO_EXPECT(m.Get("role").IsString() && m.Get("content").IsString(), "messages[" + std::to_string(i) + "] needs string role and content");
       msgs.push_back({m.Get("role").As<Napi::String>().Utf8Value(), m.Get("content").As<Napi::String>().Utf8Value()});
     }
     const bool add_assistant = info.Length() > 2 && info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value() : true;

@@ -36,14 +36,14 @@ inline double opt_number(const Napi::Object& o, const char* key, double fallback
 
 inline int32_t opt_int(const Napi::Object& o, const char* key, int32_t fallback) {
   const double v = number_field(o, key, fallback);
-  expect(std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 2147483647.0, std::string(key) + " must be an integer");
+  IRO_EXPECT(std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 2147483647.0, std::string(key) + " must be an integer");
   return static_cast<int32_t>(v);
 }
 
 inline bool opt_bool(const Napi::Object& o, const char* key, bool fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
-  expect(v.IsBoolean(), std::string(key) + " must be a boolean");
+  IRO_EXPECT(v.IsBoolean(), std::string(key) + " must be a boolean");
   return v.As<Napi::Boolean>().Value();
 }
 

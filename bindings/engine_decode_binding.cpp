@@ -35,17 +35,17 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
     iro::engine::RequestSpec spec;
     spec.prompt = tokens_arg(o.Get("prompt"), "prompt");
     const int32_t n = opt_int(o, "n", 1);
-    expect(n >= 1, "n must be an integer >= 1");
+    IRO_EXPECT(n >= 1, "n must be an integer >= 1");
     spec.max_tokens = opt_int(o, "maxTokens", 64);
     spec.sampling.temperature = static_cast<float>(opt_number(o, "temperature", 0.7));
     spec.sampling.top_k = opt_int(o, "topK", 50);
     spec.sampling.top_p = static_cast<float>(opt_number(o, "topP", 1.0));
     spec.sampling.min_p = static_cast<float>(opt_number(o, "minP", 0.0));
     const double seed = opt_number(o, "seed", 0);
-    expect(std::isfinite(seed) && std::floor(seed) == seed && seed >= 0 && seed <= 9007199254740991.0, "seed must be a non-negative integer");
+    IRO_EXPECT(std::isfinite(seed) && std::floor(seed) == seed && seed >= 0 && seed <= 9007199254740991.0, "seed must be a non-negative integer");
     spec.seed = static_cast<uint64_t>(seed);
     const int32_t ri = opt_int(o, "requestIndex", 0);
-    expect(ri >= 0, "requestIndex must be >= 0");
+    IRO_EXPECT(ri >= 0, "requestIndex must be >= 0");
     spec.request_index = static_cast<uint32_t>(ri);
     spec.hidden_states = opt_bool(o, "hiddenStates", false);
     spec.detokenize = opt_bool(o, "detokenize", true);
@@ -87,7 +87,7 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
 Napi::Value Abort(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    expect(info.Length() > 1 && info[1].IsNumber(), "request id expected");
+    IRO_EXPECT(info.Length() > 1 && info[1].IsNumber(), "request id expected");
     // Aborting after dispose is a no-op: the request already completed with DISPOSED.
     try {
       BoxRef box = box_of(info[0]);
@@ -124,7 +124,7 @@ Napi::Value ReferenceGreedy(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     BoxRef box = box_of(info[0]);
     auto prompt = tokens_arg(info[1], "prompt");
-    expect(info.Length() > 2 && info[2].IsNumber(), "maxTokens must be a number");
+    IRO_EXPECT(info.Length() > 2 && info[2].IsNumber(), "maxTokens must be a number");
     const int32_t max_tokens = info[2].As<Napi::Number>().Int32Value();
     auto model = box->model;
     const int32_t threads = box->threads;

@@ -20,14 +20,14 @@ using search::SearchReport;
 std::shared_ptr<const iro::value::ValueModel> value_model_of(const Napi::Value& v, size_t i) {
   const std::string name = "values[" + std::to_string(i) + "]";
   if (v.IsExternal()) return value_model_from_handle(v, name.c_str());
-  expect(v.IsString(), name + " must be a ValueFunction or a value-file path");
+  IRO_EXPECT(v.IsString(), name + " must be a ValueFunction or a value-file path");
   return std::make_shared<const iro::value::ValueModel>(iro::value::load_value_file(v.As<Napi::String>().Utf8Value()));
 }
 
 std::string str_field(const Napi::Object& o, const char* key, const char* fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
-  expect(v.IsString(), std::string(key) + " must be a string");
+  IRO_EXPECT(v.IsString(), std::string(key) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
 
@@ -94,15 +94,15 @@ Napi::Value SearchSubmit(const Napi::CallbackInfo& info) {
     so.selection_temperature = static_cast<float>(opt_number(o, "selectionTemperature", 1.0));
     so.rerank = search::parse_rerank(str_field(o, "rerank", "value"));
     const double seed = opt_number(o, "seed", 0);
-    expect(std::isfinite(seed) && std::floor(seed) == seed && seed >= 0 && seed <= 9007199254740991.0, "seed must be a non-negative integer");
+    IRO_EXPECT(std::isfinite(seed) && std::floor(seed) == seed && seed >= 0 && seed <= 9007199254740991.0, "seed must be a non-negative integer");
     so.seed = static_cast<uint64_t>(seed);
     const int32_t ri = opt_int(o, "requestIndex", 0);
-    expect(ri >= 0, "requestIndex must be >= 0");
+    IRO_EXPECT(ri >= 0, "requestIndex must be >= 0");
     so.request_index = static_cast<uint32_t>(ri);
     so.threads = std::max(1, box->threads);
     std::vector<search::ValueRef> values;
     if (info.Length() > 2 && !info[2].IsUndefined()) {
-      expect(info[2].IsArray(), "values must be an array");
+      IRO_EXPECT(info[2].IsArray(), "values must be an array");
       Napi::Array a = info[2].As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); ++i) values.push_back(value_model_of(a.Get(i), i));
     }

@@ -13,14 +13,14 @@ namespace iro::napi {
 
 inline int32_t int_field(const Napi::Object& o, const char* key, int32_t fallback) {
   const double v = number_field(o, key, fallback);
-  expect(std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 2147483647.0, std::string(key) + " must be an integer");
+  IRO_EXPECT(std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 2147483647.0, std::string(key) + " must be an integer");
   return static_cast<int32_t>(v);
 }
 
 // Seeds are non-negative integers up to 2^53 (exact in a JS number).
 inline uint64_t seed_field(const Napi::Object& o, const char* key) {
   const double v = number_field(o, key, 0);
-  expect(std::isfinite(v) && std::floor(v) == v && v >= 0 && v <= 9007199254740991.0,
+  IRO_EXPECT(std::isfinite(v) && std::floor(v) == v && v >= 0 && v <= 9007199254740991.0,
          std::string(key) + " must be a non-negative integer");
   return static_cast<uint64_t>(v);
 }
@@ -28,18 +28,18 @@ inline uint64_t seed_field(const Napi::Object& o, const char* key) {
 inline std::string optional_string_field(const Napi::Object& o, const char* key, const std::string& fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
-  expect(v.IsString(), std::string(key) + " must be a string");
+  IRO_EXPECT(v.IsString(), std::string(key) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
 
 inline std::vector<std::string> string_array(const Napi::Value& v, const char* name) {
-  expect(v.IsArray(), std::string(name) + " must be an array of strings");
+  IRO_EXPECT(v.IsArray(), std::string(name) + " must be an array of strings");
   Napi::Array a = v.As<Napi::Array>();
   std::vector<std::string> out;
   out.reserve(a.Length());
   for (uint32_t i = 0; i < a.Length(); ++i) {
     Napi::Value e = a.Get(i);
-    expect(e.IsString(), std::string(name) + "[" + std::to_string(i) + "] must be a string");
+    IRO_EXPECT(e.IsString(), std::string(name) + "[" + std::to_string(i) + "] must be a string");
     out.push_back(e.As<Napi::String>().Utf8Value());
   }
   return out;
@@ -54,12 +54,12 @@ inline std::vector<std::string> string_array_field(const Napi::Object& o, const 
 inline std::vector<float> float_array_field(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return {};
-  expect(v.IsArray(), std::string(key) + " must be an array of numbers");
+  IRO_EXPECT(v.IsArray(), std::string(key) + " must be an array of numbers");
   Napi::Array a = v.As<Napi::Array>();
   std::vector<float> out;
   for (uint32_t i = 0; i < a.Length(); ++i) {
     Napi::Value e = a.Get(i);
-    expect(e.IsNumber() && std::isfinite(e.As<Napi::Number>().DoubleValue()), std::string(key) + " must hold finite numbers");
+    IRO_EXPECT(e.IsNumber() && std::isfinite(e.As<Napi::Number>().DoubleValue()), std::string(key) + " must hold finite numbers");
     out.push_back(e.As<Napi::Number>().FloatValue());
   }
   return out;

@@ -92,7 +92,7 @@ Napi::Value ForgeDetokenize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     std::string path = string_arg(info, 0, "path");
-    expect(info.Length() > 1 && info[1].IsArray(), "lists must be an array of Int32Array");
+    IRO_EXPECT(info.Length() > 1 && info[1].IsArray(), "lists must be an array of Int32Array");
     Napi::Array arr = info[1].As<Napi::Array>();
     std::vector<std::vector<int32_t>> lists;
     for (uint32_t i = 0; i < arr.Length(); ++i) {

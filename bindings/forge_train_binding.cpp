@@ -32,7 +32,7 @@ forge::TrainOptions train_options(const Napi::Object& o) {
   t.seed = seed_field(o, "seed");
   t.windows_per_chunk = int_field(o, "windowsPerChunk", t.windows_per_chunk);
   const double max_steps = number_field(o, "maxSteps", 0);
-  expect(std::isfinite(max_steps) && max_steps >= 0 && std::floor(max_steps) == max_steps, "maxSteps must be a non-negative integer");
+  IRO_EXPECT(std::isfinite(max_steps) && max_steps >= 0 && std::floor(max_steps) == max_steps, "maxSteps must be a non-negative integer");
   t.max_steps = static_cast<int64_t>(max_steps);
   return t;
 }

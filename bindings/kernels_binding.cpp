@@ -28,19 +28,19 @@ struct KernelOptions {
 KernelOptions read_options(const Napi::CallbackInfo& info, size_t i) {
   KernelOptions o;
   if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return o;
-  expect(info[i].IsObject(), "options must be an object");
+  IRO_EXPECT(info[i].IsObject(), "options must be an object");
   const Napi::Object obj = info[i].As<Napi::Object>();
   const double t = number_field(obj, "threads", 1);
-  expect(t >= 1 && t <= 1024 && t == static_cast<int>(t), "threads must be an integer between 1 and 1024");
+  IRO_EXPECT(t >= 1 && t <= 1024 && t == static_cast<int>(t), "threads must be an integer between 1 and 1024");
   o.threads = static_cast<int>(t);
   const Napi::Value dev = obj.Get("device");
   if (!dev.IsUndefined() && !dev.IsNull()) {
-    expect(dev.IsString(), "device must be 'cpu' or 'cuda'");
+    IRO_EXPECT(dev.IsString(), "device must be 'cpu' or 'cuda'");
     const std::string d = dev.As<Napi::String>().Utf8Value();
-    expect(d == "cpu" || d == "cuda", "device must be 'cpu' or 'cuda', got '" + d + "'");
+    IRO_EXPECT(d == "cpu" || d == "cuda", "device must be 'cpu' or 'cuda', got '" + d + "'");
     o.cuda = d == "cuda";
 #if !defined(IRO_WITH_CUDA)
-    expect(!o.cuda, "device 'cuda' needs the CUDA variant of iro-native (this is the " IRO_VARIANT " variant); use device 'cpu'");
+    IRO_EXPECT(!o.cuda, "device 'cuda' needs the CUDA variant of iro-native (this is the " IRO_VARIANT " variant); use device 'cpu'");
 #endif
   }
   return o;
@@ -48,7 +48,7 @@ KernelOptions read_options(const Napi::CallbackInfo& info, size_t i) {
 
 template <typename T>
 Napi::TypedArrayOf<T> arg_array(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  expect(info.Length() > i, std::string(name) + " is required");
+  IRO_EXPECT(info.Length() > i, std::string(name) + " is required");
   return typed_array<T>(info[i], name);
 }
 
@@ -64,9 +64,9 @@ Napi::TypedArrayOf<T> field_array(const Napi::Object& o, const char* key) {
 }
 
 int32_t int_value(const Napi::Value& v, const char* name, double lo, double hi) {
-  expect(v.IsNumber(), std::string(name) + " must be a number");
+  IRO_EXPECT(v.IsNumber(), std::string(name) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  expect(d == static_cast<double>(static_cast<int64_t>(d)) && d >= lo && d <= hi,
+  IRO_EXPECT(d == static_cast<double>(static_cast<int64_t>(d)) && d >= lo && d <= hi,
          std::string(name) + " must be an integer in [" + std::to_string(static_cast<int64_t>(lo)) + ", " + std::to_string(static_cast<int64_t>(hi)) + "]");
   return static_cast<int32_t>(d);
 }
@@ -75,20 +75,20 @@ uint64_t seed_value(const Napi::Value& v) {
   if (v.IsBigInt()) {
     bool lossless = true;
     const uint64_t s = v.As<Napi::BigInt>().Uint64Value(&lossless);
-    expect(lossless, "seed must fit in 64 unsigned bits");
+    IRO_EXPECT(lossless, "seed must fit in 64 unsigned bits");
     return s;
   }
-  expect(v.IsNumber(), "seed must be a non-negative integer (number or bigint)");
+  IRO_EXPECT(v.IsNumber(), "seed must be a non-negative integer (number or bigint)");
   const double d = v.As<Napi::Number>().DoubleValue();
-  expect(d >= 0 && d <= 9007199254740991.0 && d == static_cast<double>(static_cast<uint64_t>(d)), "seed must be a non-negative safe integer or a bigint");
+  IRO_EXPECT(d >= 0 && d <= 9007199254740991.0 && d == static_cast<double>(static_cast<uint64_t>(d)), "seed must be a non-negative safe integer or a bigint");
   return static_cast<uint64_t>(d);
 }
 
 // offsets: n+1 entries, offsets[0] >= 0, offsets[n] in [offsets[0], data_len]. Monotonicity is checked by the kernel.
 int32_t check_offsets(const Napi::TypedArrayOf<int32_t>& off, size_t data_len, const char* name) {
-  expect(off.ElementLength() >= 1, std::string(name) + " needs n + 1 >= 1 entries");
+  IRO_EXPECT(off.ElementLength() >= 1, std::string(name) + " needs n + 1 >= 1 entries");
   const size_t n = off.ElementLength() - 1;
-  expect(off[0] >= 0 && off[n] >= off[0] && static_cast<size_t>(off[n]) <= data_len,
+  IRO_EXPECT(off[0] >= 0 && off[n] >= off[0] && static_cast<size_t>(off[n]) <= data_len,
          std::string(name) + " must start at >= 0 and end within the data (" + std::to_string(data_len) + " entries)");
   return static_cast<int32_t>(n);
 }
@@ -99,7 +99,7 @@ Napi::Value ScoreValues(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     const Napi::Object f = object_arg(info, 0, "features");
-    expect(info.Length() > 1 && info[1].IsArray(), "nets must be an array");
+    IRO_EXPECT(info.Length() > 1 && info[1].IsArray(), "nets must be an array");
     const Napi::Array nets_js = info[1].As<Napi::Array>();
     const auto betas = arg_array<float>(info, 2, "betas");
     const KernelOptions opt = read_options(info, 3);
@@ -113,21 +113,21 @@ Napi::Value ScoreValues(const Napi::CallbackInfo& info) {
     const size_t n_ids = static_cast<size_t>(offsets[offsets.ElementLength() - 1]);
     if (has_field<float>(f, "weights")) {
       const auto w = field_array<float>(f, "weights");
-      expect(w.ElementLength() >= n_ids, "features.weights must have one entry per id");
+      IRO_EXPECT(w.ElementLength() >= n_ids, "features.weights must have one entry per id");
       x.weights = w.Data();
     }
     if (has_field<float>(f, "dense")) {
       const auto d = field_array<float>(f, "dense");
       x.d_dense = int_value(f.Get("dDense"), "features.dDense", 1, 1 << 20);
-      expect(d.ElementLength() >= static_cast<size_t>(x.n_states) * static_cast<size_t>(x.d_dense),
+      IRO_EXPECT(d.ElementLength() >= static_cast<size_t>(x.n_states) * static_cast<size_t>(x.d_dense),
              "features.dense must hold nStates * dDense values");
       x.dense = d.Data();
     }
     const int32_t n_nets = static_cast<int32_t>(nets_js.Length());
-    expect(betas.ElementLength() == static_cast<size_t>(n_nets), "betas must have one entry per net");
+    IRO_EXPECT(betas.ElementLength() == static_cast<size_t>(n_nets), "betas must have one entry per net");
     std::vector<ValueNetView> nets(static_cast<size_t>(n_nets));
     for (int32_t m = 0; m < n_nets; ++m) {
-      expect(nets_js.Get(m).IsObject(), "nets[" + std::to_string(m) + "] must be an object");
+      IRO_EXPECT(nets_js.Get(m).IsObject(), "nets[" + std::to_string(m) + "] must be an object");
       const Napi::Object o = nets_js.Get(m).As<Napi::Object>();
       ValueNetView& v = nets[static_cast<size_t>(m)];
       v.dims.n_buckets = int_value(o.Get("nBuckets"), "net.nBuckets", 1, 2147483647.0);
@@ -137,7 +137,7 @@ Napi::Value ScoreValues(const Napi::CallbackInfo& info) {
       const size_t d = static_cast<size_t>(v.dims.d), h = static_cast<size_t>(v.dims.hidden);
       auto need = [&](const char* key, size_t n) -> const float* {
         const auto a = field_array<float>(o, key);
-        expect(a.ElementLength() >= n, std::string("net.") + key + " must hold " + std::to_string(n) + " values");
+        IRO_EXPECT(a.ElementLength() >= n, std::string("net.") + key + " must hold " + std::to_string(n) + " values");
         return a.Data();
       };
       v.E = need("E", static_cast<size_t>(v.dims.n_buckets) * d);
@@ -146,7 +146,7 @@ Napi::Value ScoreValues(const Napi::CallbackInfo& info) {
       v.W1 = need("W1", h * d);
       v.b1 = need("b1", h);
       v.w2 = need("w2", h);
-      expect(o.Get("b2").IsNumber(), "net.b2 must be a number");
+      IRO_EXPECT(o.Get("b2").IsNumber(), "net.b2 must be a number");
       v.b2 = o.Get("b2").As<Napi::Number>().FloatValue();
     }
     auto values = Napi::Float32Array::New(env, static_cast<size_t>(x.n_states) * static_cast<size_t>(n_nets));
@@ -172,7 +172,7 @@ Napi::Value SoftmaxWeights(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     const auto scores = arg_array<float>(info, 0, "scores");
     const auto offsets = arg_array<int32_t>(info, 1, "offsets");
-    expect(info.Length() > 2 && info[2].IsNumber(), "tau must be a number");
+    IRO_EXPECT(info.Length() > 2 && info[2].IsNumber(), "tau must be a number");
     const float tau = info[2].As<Napi::Number>().FloatValue();
     const KernelOptions opt = read_options(info, 3);
     const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
@@ -196,25 +196,25 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     const auto scores = arg_array<float>(info, 0, "scores");
     const auto offsets = arg_array<int32_t>(info, 1, "offsets");
-    expect(info.Length() > 2 && info[2].IsNumber(), "tau must be a number");
+    IRO_EXPECT(info.Length() > 2 && info[2].IsNumber(), "tau must be a number");
     const float tau = info[2].As<Napi::Number>().FloatValue();
-    expect(info.Length() > 3, "method is required");
+    IRO_EXPECT(info.Length() > 3, "method is required");
     const int32_t method = int_value(info[3], "method", 0, 2);
     const auto draw_offsets = arg_array<int32_t>(info, 4, "drawOffsets");
-    expect(info.Length() > 6, "seed and step are required");
+    IRO_EXPECT(info.Length() > 6, "seed and step are required");
     const uint64_t seed = seed_value(info[5]);
     const uint32_t step = static_cast<uint32_t>(int_value(info[6], "step", 0, 2147483647.0));
     const uint32_t* request_ids = nullptr;
     const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
     if (info.Length() > 7 && !info[7].IsUndefined() && !info[7].IsNull()) {
       const auto r = typed_array<uint32_t>(info[7], "requestIds");
-      expect(r.ElementLength() == static_cast<size_t>(n), "requestIds must have one entry per segment");
+      IRO_EXPECT(r.ElementLength() == static_cast<size_t>(n), "requestIds must have one entry per segment");
       request_ids = r.Data();
     }
     const KernelOptions opt = read_options(info, 8);
-    expect(draw_offsets.ElementLength() == static_cast<size_t>(n) + 1, "drawOffsets must have one entry more than there are segments");
+    IRO_EXPECT(draw_offsets.ElementLength() == static_cast<size_t>(n) + 1, "drawOffsets must have one entry more than there are segments");
     const int32_t last = draw_offsets[static_cast<size_t>(n)];
-    expect(draw_offsets[0] >= 0 && last >= draw_offsets[0], "drawOffsets must start at >= 0 and not decrease");
+    IRO_EXPECT(draw_offsets[0] >= 0 && last >= draw_offsets[0], "drawOffsets must start at >= 0 and not decrease");
     auto draws = Napi::Int32Array::New(env, static_cast<size_t>(last));  // every entry is written
 #if defined(IRO_WITH_CUDA)
     if (opt.cuda)
@@ -233,7 +233,7 @@ Napi::Value TopW(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     const auto scores = arg_array<float>(info, 0, "scores");
     const auto offsets = arg_array<int32_t>(info, 1, "offsets");
-    expect(info.Length() > 2, "w is required");
+    IRO_EXPECT(info.Length() > 2, "w is required");
     const int32_t w = int_value(info[2], "w", 0, 1 << 30);
     const KernelOptions opt = read_options(info, 3);
     const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
@@ -251,15 +251,15 @@ Napi::Value DiverseTopW(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     const auto scores = arg_array<float>(info, 0, "scores");
-    expect(info.Length() > 1 && info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array,
+    IRO_EXPECT(info.Length() > 1 && info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array,
            "hashes must be a BigUint64Array");
     const auto hashes = info[1].As<Napi::TypedArrayOf<uint64_t>>();
     const auto offsets = arg_array<int32_t>(info, 2, "offsets");
-    expect(info.Length() > 3, "w is required");
+    IRO_EXPECT(info.Length() > 3, "w is required");
     const int32_t w = int_value(info[3], "w", 0, 1 << 30);
     const KernelOptions opt = read_options(info, 4);
     const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
-    expect(hashes.ElementLength() >= static_cast<size_t>(offsets[static_cast<size_t>(n)]), "hashes must have one entry per score");
+    IRO_EXPECT(hashes.ElementLength() >= static_cast<size_t>(offsets[static_cast<size_t>(n)]), "hashes must have one entry per score");
     auto out = Napi::Int32Array::New(env, static_cast<size_t>(n) * static_cast<size_t>(w));
 #if defined(IRO_WITH_CUDA)
     if (opt.cuda) iro::cuda::diverse_top_w(scores.Data(), hashes.Data(), offsets.Data(), n, w, out.Data(), opt.threads);
@@ -275,7 +275,7 @@ Napi::Value GroupBest(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     const auto scores = arg_array<float>(info, 0, "scores");
     const auto offsets = arg_array<int32_t>(info, 1, "offsets");
-    expect(info.Length() > 2, "k is required");
+    IRO_EXPECT(info.Length() > 2, "k is required");
     const int32_t k = int_value(info[2], "k", 1, 1 << 30);
     const KernelOptions opt = read_options(info, 3);
     const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
@@ -294,7 +294,7 @@ Napi::Value GroupBest(const Napi::CallbackInfo& info) {
 
 SamplingParams read_params(const Napi::Value& v) {
   SamplingParams p;
-  expect(v.IsObject(), "sampling params must be an object");
+  IRO_EXPECT(v.IsObject(), "sampling params must be an object");
   const Napi::Object o = v.As<Napi::Object>();
   p.temperature = static_cast<float>(number_field(o, "temperature", p.temperature));
   p.top_k = static_cast<int32_t>(number_field(o, "topK", p.top_k));
@@ -319,7 +319,7 @@ Napi::Value ExpandBeams(const Napi::CallbackInfo& info) {
     const auto k = field_array<int32_t>(a, "k");
     BeamBatch b;
     b.n_requests = check_offsets(parent_offsets, parents.ElementLength(), "parentOffsets");
-    expect(k.ElementLength() == static_cast<size_t>(b.n_requests), "k must have one entry per request");
+    IRO_EXPECT(k.ElementLength() == static_cast<size_t>(b.n_requests), "k must have one entry per request");
     b.parent_offsets = parent_offsets.Data();
     b.parents = parents.Data();
     b.k = k.Data();
@@ -333,7 +333,7 @@ Napi::Value ExpandBeams(const Napi::CallbackInfo& info) {
     lg.n_rows = static_cast<int32_t>(logits.ElementLength() / static_cast<size_t>(lg.n_vocab));
     if (has_field<int32_t>(a, "rows")) {
       const auto rows = field_array<int32_t>(a, "rows");
-      expect(rows.ElementLength() >= total, "rows must have one entry per slot");
+      IRO_EXPECT(rows.ElementLength() >= total, "rows must have one entry per slot");
       lg.rows = rows.Data();
     }
     std::vector<SamplingParams> params;
@@ -350,12 +350,12 @@ Napi::Value ExpandBeams(const Napi::CallbackInfo& info) {
     sp.seed = seed_value(a.Get("seed"));
     if (has_field<uint32_t>(a, "requestIds")) {
       const auto r = field_array<uint32_t>(a, "requestIds");
-      expect(r.ElementLength() == static_cast<size_t>(b.n_requests), "requestIds must have one entry per request");
+      IRO_EXPECT(r.ElementLength() == static_cast<size_t>(b.n_requests), "requestIds must have one entry per request");
       sp.request_ids = r.Data();
     }
     // Histories are copied: the caller's arrays are left untouched.
     const auto lengths_in = field_array<int32_t>(a, "lengths");
-    expect(lengths_in.ElementLength() == total, "lengths must have one entry per slot (" + std::to_string(total) + ")");
+    IRO_EXPECT(lengths_in.ElementLength() == total, "lengths must have one entry per slot (" + std::to_string(total) + ")");
     const int32_t capacity = int_value(a.Get("capacity"), "capacity", 0, 1 << 24);
     auto lengths = Napi::Int32Array::New(env, total);
     std::copy(lengths_in.Data(), lengths_in.Data() + total, lengths.Data());
@@ -365,7 +365,7 @@ Napi::Value ExpandBeams(const Napi::CallbackInfo& info) {
     h.capacity = capacity;
     if (has_field<int32_t>(a, "tokens")) {
       const auto tok = field_array<int32_t>(a, "tokens");
-      expect(tok.ElementLength() == total * static_cast<size_t>(capacity), "tokens must hold slots * capacity entries");
+      IRO_EXPECT(tok.ElementLength() == total * static_cast<size_t>(capacity), "tokens must hold slots * capacity entries");
       hist = Napi::Int32Array::New(env, tok.ElementLength());
       std::copy(tok.Data(), tok.Data() + tok.ElementLength(), hist.Data());
       h.tokens = hist.Data();

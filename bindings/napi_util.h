@@ -96,9 +96,8 @@ class PromiseWorker : public Napi::AsyncWorker {
 };
 
 // ---- argument readers (throw INVALID_ARGUMENT with the argument's name) ----
-inline void expect(bool ok, const std::string& message) {
-  if (!ok) throw iro::Error(iro::codes::kInvalidArgument, message);
-}
+// Same as IRO_REQUIRE_ARG (native/common/error.h): the message is built only on failure.
+#define IRO_EXPECT(ok, ...) IRO_REQUIRE_ARG(ok, __VA_ARGS__)
 
 template <typename T> struct TypedArrayKind;
 template <> struct TypedArrayKind<float> { static constexpr napi_typedarray_type value = napi_float32_array; static constexpr const char* name = "Float32Array"; };
@@ -110,18 +109,18 @@ template <> struct TypedArrayKind<uint8_t> { static constexpr napi_typedarray_ty
 // A typed array argument of element type T (checked), e.g. typed_array<float>(info[0], "scores").
 template <typename T>
 Napi::TypedArrayOf<T> typed_array(const Napi::Value& v, const char* name) {
-  expect(v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == TypedArrayKind<T>::value,
+  IRO_EXPECT(v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == TypedArrayKind<T>::value,
          std::string(name) + " must be a " + TypedArrayKind<T>::name);
   return v.As<Napi::TypedArrayOf<T>>();
 }
 
 inline std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  expect(info.Length() > i && info[i].IsString(), std::string(name) + " must be a string");
+  IRO_EXPECT(info.Length() > i && info[i].IsString(), std::string(name) + " must be a string");
   return info[i].As<Napi::String>().Utf8Value();
 }
 
 inline Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  expect(info.Length() > i && info[i].IsObject(), std::string(name) + " must be an object");
+  IRO_EXPECT(info.Length() > i && info[i].IsObject(), std::string(name) + " must be an object");
   return info[i].As<Napi::Object>();
 }
 
@@ -129,7 +128,7 @@ inline Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const c
 inline double number_field(const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
-  expect(v.IsNumber(), std::string(key) + " must be a number");
+  IRO_EXPECT(v.IsNumber(), std::string(key) + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 

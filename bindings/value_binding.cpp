@@ -32,7 +32,7 @@ Napi::Value wrap_model(Napi::Env env, std::shared_ptr<const ValueModel> m) {
 }
 
 ModelBox* box_arg(const Napi::Value& v, const char* name) {
-  expect(v.IsExternal(), std::string(name) + " must be a value-function handle");
+  IRO_EXPECT(v.IsExternal(), std::string(name) + " must be a value-function handle");
   return v.As<Napi::External<ModelBox>>().Data();
 }
 
@@ -44,7 +44,7 @@ std::shared_ptr<const ValueModel> model_arg(const Napi::Value& v, const char* na
 
 int64_t int_field(const Napi::Object& o, const char* key, int64_t fallback, int64_t lo, int64_t hi) {
   const double v = number_field(o, key, static_cast<double>(fallback));
-  expect(std::isfinite(v) && v == std::floor(v) && v >= static_cast<double>(lo) && v <= static_cast<double>(hi),
+  IRO_EXPECT(std::isfinite(v) && v == std::floor(v) && v >= static_cast<double>(lo) && v <= static_cast<double>(hi),
          std::string(key) + " must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi));
   return static_cast<int64_t>(v);
 }
@@ -90,9 +90,9 @@ value::FeaturizerConfig featurizer_arg(const Napi::Object& o) {
   c.position_buckets = static_cast<int32_t>(int_field(o, "positionBuckets", c.position_buckets, 1, 64));
   Napi::Value p = o.Get("pooling");
   if (!p.IsUndefined()) {
-    expect(p.IsString(), "featurizer pooling must be \"sum\", \"sqrt\" or \"mean\"");
+    IRO_EXPECT(p.IsString(), "featurizer pooling must be \"sum\", \"sqrt\" or \"mean\"");
     const std::string s = p.As<Napi::String>().Utf8Value();
-    expect(s == "sum" || s == "sqrt" || s == "mean", "featurizer pooling must be \"sum\", \"sqrt\" or \"mean\" (got \"" + s + "\")");
+    IRO_EXPECT(s == "sum" || s == "sqrt" || s == "mean", "featurizer pooling must be \"sum\", \"sqrt\" or \"mean\" (got \"" + s + "\")");
     c.pooling = s == "sum" ? 0 : s == "sqrt" ? 1 : 2;
   }
   return c;
@@ -195,7 +195,7 @@ Napi::Value WithMeta(const Napi::CallbackInfo& info) {
     Napi::Object o = object_arg(info, 1, "meta");
     auto copy = std::make_shared<ValueModel>(*m);
     const double beta = number_field(o, "beta", copy->meta.beta);
-    expect(std::isfinite(beta) && beta > 0, "beta must be a positive number");
+    IRO_EXPECT(std::isfinite(beta) && beta > 0, "beta must be a positive number");
     copy->meta.beta = static_cast<float>(beta);
     copy->meta.iteration = static_cast<uint32_t>(int_field(o, "iteration", copy->meta.iteration, 0, 0xffffffffLL));
     return wrap_model(info.Env(), std::move(copy));
@@ -233,7 +233,7 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
     opt.iteration = static_cast<uint32_t>(int_field(o, "iteration", 0, 0, 0xffffffffLL));
     opt.vocab_size = static_cast<int32_t>(int_field(o, "vocabSize", 0, 1, 0x7fffffffLL));
     Napi::Value fp = o.Get("vocabFingerprint");
-    expect(fp.IsString(), "vocabFingerprint must be a string");
+    IRO_EXPECT(fp.IsString(), "vocabFingerprint must be a string");
     opt.vocab_fingerprint = fp.As<Napi::String>().Utf8Value();
     Napi::Value init = o.Get("init");
     if (!init.IsUndefined() && !init.IsNull()) opt.init_model = model_arg(init, "init");
@@ -297,7 +297,7 @@ Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     Napi::Object o = object_arg(info, 2, "options");
     const int32_t stride = static_cast<int32_t>(int_field(o, "prefixStride", 1, 1, 1 << 20));
     const int threads = static_cast<int>(int_field(o, "threads", 1, 1, 1024));
-    expect(data->d_dense == m->dims.d_dense, "the dataset's dense width (" + std::to_string(data->d_dense) +
+    IRO_EXPECT(data->d_dense == m->dims.d_dense, "the dataset's dense width (" + std::to_string(data->d_dense) +
                                                  ") differs from the value function's (" + std::to_string(m->dims.d_dense) + ")");
     return PromiseWorker<std::string>::Start(
         info.Env(),
@@ -338,7 +338,7 @@ Napi::Value Featurize(const Napi::CallbackInfo& info) {
 // valueScore(handles[], betas: Float32Array, states, threads): { values: Float32Array (state-major), combined }
 Napi::Value Score(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    expect(info.Length() > 0 && info[0].IsArray(), "handles must be an array");
+    IRO_EXPECT(info.Length() > 0 && info[0].IsArray(), "handles must be an array");
     Napi::Array hs = info[0].As<Napi::Array>();
     std::vector<std::shared_ptr<const ValueModel>> keep;
     std::vector<const ValueModel*> models;
@@ -350,7 +350,7 @@ Napi::Value Score(const Napi::CallbackInfo& info) {
     const std::vector<float> betas(betas_arr.Data(), betas_arr.Data() + betas_arr.ElementLength());
     const value::StateBatch b = states_arg(object_arg(info, 2, "states"));
     const int threads = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 1;
-    expect(threads >= 1 && threads <= 1024, "threads must be between 1 and 1024");
+    IRO_EXPECT(threads >= 1 && threads <= 1024, "threads must be between 1 and 1024");
     b.validate(models.empty() ? 0 : models[0]->meta.vocab_size);
     const value::ScoreOutput out = value::score_states(models, betas, b, threads);
     Napi::Env env = info.Env();

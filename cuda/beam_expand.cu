@@ -42,7 +42,7 @@ void sample_children(const BeamLayout& L, const BeamLogits& lg, const BeamSampli
   validate_beam_sampling(L, lg, sp, lengths);
   const int32_t total = L.total_slots();
   if (total == 0) return;
-  require_arg(tokens != nullptr, "tokens output is required");
+  IRO_REQUIRE_ARG(tokens != nullptr, "tokens output is required");
   // Host bookkeeping: the distinct logits rows the parents need, and every child's key.
   std::unordered_map<int32_t, int32_t> compact;
   std::vector<int32_t> used_rows, child_row(static_cast<size_t>(total)), child_param(static_cast<size_t>(total));
@@ -115,7 +115,7 @@ BeamExpansion expand_beams(const BeamBatch& batch, const BeamLogits& logits, con
   out.layout = plan_beams(batch);
   const int32_t total = out.layout.total_slots();
   if (total == 0) return out;
-  require_arg(h.lengths != nullptr, "history lengths are required");
+  IRO_REQUIRE_ARG(h.lengths != nullptr, "history lengths are required");
   validate_beam_sampling(out.layout, logits, sampling, h.lengths);
   check_histories_for_append(out.layout, h);
   copy_histories(out.layout, h);

@@ -170,7 +170,7 @@ void prepare(ScoreJob& j, const SparseFeatures& x, const DeviceValueNets& nets, 
   d_nets.upload(hn.data(), hn.size());
   j.max_d = max_d;
   j.max_h = max_h;
-  require_arg(n_nets <= 65535, "too many value nets for one CUDA launch (max 65535)");
+  IRO_REQUIRE_ARG(n_nets <= 65535, "too many value nets for one CUDA launch (max 65535)");
   j.d_values.resize(n_states * static_cast<size_t>(n_nets));
   j.d_combined.resize(n_states);
 }

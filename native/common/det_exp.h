@@ -84,7 +84,7 @@ IRO_HD double det_exp(double x) {
 // det_exp of kDetExpLanes values at once, for the CPU loops. Every lane goes through exactly the
 // operations of det_exp above, in the same order (so the bits are the same: checked by the native
 // tests), written with vector types so that four independent vector chains are in flight instead of
-// one 28-step Horner chain (about 2x the throughput of a plain vectorised det_exp loop).
+// one 28-step Horner chain.
 inline constexpr int kDetExpLanes = 16;
 
 __attribute__((always_inline)) inline void det_exp_lanes(const double* __restrict x, double* __restrict y) {

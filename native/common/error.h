@@ -33,8 +33,13 @@ inline constexpr const char* kInternal = "INTERNAL";
 
 [[noreturn]] inline void fail(const char* code, const std::string& message) { throw Error(code, message); }
 
-inline void require_arg(bool ok, const std::string& message) {
-  if (!ok) throw Error(codes::kInvalidArgument, message);
-}
 
 }  // namespace iro
+
+// Argument check: throws INVALID_ARGUMENT with the message when `ok` is false. A macro so that the
+// message (usually built from strings and numbers) is only evaluated on failure: kernels check
+// their arguments on every call, and building the messages eagerly cost more than a small kernel.
+#define IRO_REQUIRE_ARG(ok, ...)                                                  \
+  do {                                                                            \
+    if (!(ok)) ::iro::fail(::iro::codes::kInvalidArgument, __VA_ARGS__);          \
+  } while (0)

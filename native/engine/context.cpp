@@ -10,11 +10,11 @@
 namespace iro::engine {
 
 Context::Context(std::shared_ptr<Model> model, const ContextOptions& o) : model_(std::move(model)) {
-  require_arg(o.threads >= 1 && o.threads <= 1024, "threads must be in [1, 1024]");
-  require_arg(o.max_sequences >= 1 && static_cast<size_t>(o.max_sequences) <= llama_max_parallel_sequences(),
+  IRO_REQUIRE_ARG(o.threads >= 1 && o.threads <= 1024, "threads must be in [1, 1024]");
+  IRO_REQUIRE_ARG(o.max_sequences >= 1 && static_cast<size_t>(o.max_sequences) <= llama_max_parallel_sequences(),
               "maxSequences must be in [1, " + std::to_string(llama_max_parallel_sequences()) + "]");
-  require_arg(o.context_size >= 16, "contextSize must be at least 16");
-  require_arg(o.poll >= -1 && o.poll <= 100, "poll must be -1 (llama.cpp default) or in [0, 100]");
+  IRO_REQUIRE_ARG(o.context_size >= 16, "contextSize must be at least 16");
+  IRO_REQUIRE_ARG(o.poll >= -1 && o.poll <= 100, "poll must be -1 (llama.cpp default) or in [0, 100]");
   llama_context_params cp = llama_context_default_params();
   cp.n_ctx = static_cast<uint32_t>(o.context_size);
   // One step may carry a whole prompt plus one token per live sequence.

@@ -106,7 +106,7 @@ int32_t Model::bos() const { return llama_vocab_bos(vocab_); }
 int32_t Model::eos() const { return llama_vocab_eos(vocab_); }
 
 std::vector<int32_t> Model::tokenize(const std::string& text, bool add_special, bool parse_special) const {
-  require_arg(text.size() < static_cast<size_t>(INT32_MAX / 2), "text is too long to tokenize");
+  IRO_REQUIRE_ARG(text.size() < static_cast<size_t>(INT32_MAX / 2), "text is too long to tokenize");
   std::vector<int32_t> out(text.size() + 8);
   int32_t n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), out.data(), static_cast<int32_t>(out.size()),
                              add_special, parse_special);
@@ -122,7 +122,7 @@ std::vector<int32_t> Model::tokenize(const std::string& text, bool add_special, 
 }
 
 std::string Model::detokenize(const std::vector<int32_t>& tokens, bool render_special) const {
-  for (int32_t t : tokens) require_arg(t >= 0 && t < n_vocab_, "token id " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(n_vocab_) + ")");
+  for (int32_t t : tokens) IRO_REQUIRE_ARG(t >= 0 && t < n_vocab_, "token id " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(n_vocab_) + ")");
   std::string out(tokens.size() * 8 + 16, '\0');
   int32_t n = llama_detokenize(vocab_, tokens.data(), static_cast<int32_t>(tokens.size()), out.data(), static_cast<int32_t>(out.size()),
                                false, render_special);

@@ -35,15 +35,15 @@ std::unique_ptr<llama_context, CtxFree> fresh_context(const Model& model, int32_
 }
 
 void validate(const Model& model, const std::vector<int32_t>& tokens) {
-  require_arg(!tokens.empty(), "tokens must not be empty");
-  for (int32_t t : tokens) require_arg(t >= 0 && t < model.n_vocab(), "token outside the vocabulary");
+  IRO_REQUIRE_ARG(!tokens.empty(), "tokens must not be empty");
+  for (int32_t t : tokens) IRO_REQUIRE_ARG(t >= 0 && t < model.n_vocab(), "token outside the vocabulary");
 }
 
 }  // namespace
 
 std::vector<int32_t> reference_greedy(const Model& model, const std::vector<int32_t>& prompt, int32_t max_tokens, int32_t threads) {
   validate(model, prompt);
-  require_arg(max_tokens >= 1, "maxTokens must be >= 1");
+  IRO_REQUIRE_ARG(max_tokens >= 1, "maxTokens must be >= 1");
   const int32_t n = static_cast<int32_t>(prompt.size());
   auto ctx = fresh_context(model, n + max_tokens, threads);
   std::unique_ptr<llama_sampler, SamplerFree> greedy(llama_sampler_init_greedy());

@@ -15,7 +15,7 @@ const char* finish_reason_name(FinishReason r) {
   }
 }
 
-SamplingPolicy::SamplingPolicy(int32_t n) : n_(n) { require_arg(n >= 1, "n must be >= 1"); }
+SamplingPolicy::SamplingPolicy(int32_t n) : n_(n) { IRO_REQUIRE_ARG(n >= 1, "n must be >= 1"); }
 
 int64_t SamplingPolicy::max_cells(int32_t prompt_tokens, int32_t max_tokens) const {
   // The last sampled token is never decoded, so each candidate adds at most max_tokens - 1 cells.

@@ -34,7 +34,7 @@ class Scheduler::Ops final : public SequenceOps {
   Ops(Scheduler& s, Request& r) : s_(s), r_(r) {}
   Candidate& fork(int32_t parent_index) override {
     auto& cs = r_.state.candidates;
-    require_arg(parent_index >= 0 && static_cast<size_t>(parent_index) < cs.size(), "fork: no candidate " + std::to_string(parent_index));
+    IRO_REQUIRE_ARG(parent_index >= 0 && static_cast<size_t>(parent_index) < cs.size(), "fork: no candidate " + std::to_string(parent_index));
     if (!cs[parent_index].live() || cs[parent_index].seq < 0) fail(codes::kInternal, "fork of a finished candidate");
     if (r_.state.live_count() >= r_.need_seqs) fail(codes::kInternal, "policy forked beyond its max_live_sequences");
     const int32_t seq = s_.slots_->fork(cs[parent_index].seq);
@@ -66,7 +66,7 @@ class Scheduler::Ops final : public SequenceOps {
 };
 
 Scheduler::Scheduler(std::shared_ptr<Model> model, const ContextOptions& options) : model_(std::move(model)) {
-  require_arg(options.max_sequences <= options.context_size, "maxSequences must not exceed contextSize");
+  IRO_REQUIRE_ARG(options.max_sequences <= options.context_size, "maxSequences must not exceed contextSize");
   ctx_ = std::make_unique<Context>(model_, options);
   slots_ = std::make_unique<SequenceSlots>(ctx_->get(), ctx_->n_seq_max(), ctx_->n_ctx());
   batch_ = std::make_unique<Batch>(ctx_->n_batch() + ctx_->n_seq_max());
@@ -78,9 +78,9 @@ Scheduler::~Scheduler() { shutdown(); }
 
 uint64_t Scheduler::submit(RequestSpec spec, std::unique_ptr<RequestPolicy> policy, Completion done, bool hold) {
   const int32_t n_vocab = model_->n_vocab();
-  require_arg(!spec.prompt.empty(), "the prompt is empty; pass at least one token");
-  for (int32_t t : spec.prompt) require_arg(t >= 0 && t < n_vocab, "prompt token " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
-  require_arg(spec.max_tokens >= 1, "maxTokens must be >= 1");
+  IRO_REQUIRE_ARG(!spec.prompt.empty(), "the prompt is empty; pass at least one token");
+  for (int32_t t : spec.prompt) IRO_REQUIRE_ARG(t >= 0 && t < n_vocab, "prompt token " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
+  IRO_REQUIRE_ARG(spec.max_tokens >= 1, "maxTokens must be >= 1");
   validate_sampling(spec.sampling);
   const int64_t prompt_len = static_cast<int64_t>(spec.prompt.size());
   if (prompt_len + spec.max_tokens > ctx_->n_ctx() || prompt_len > ctx_->n_batch()) {

@@ -19,10 +19,10 @@ void validate_forge_spec(const ForgeSpec& s) {
   validate_corpus(s.documents);
   validate_dims(s.dims);
   validate_train_options(s.train);
-  require_arg(std::isfinite(s.val_fraction) && s.val_fraction >= 0.0f && s.val_fraction < 1.0f, "heldOut must be in [0, 1)");
-  require_arg(std::isfinite(s.init_std) && s.init_std > 0.0f, "initStd must be a positive number");
-  require_arg(std::isfinite(s.embd_std) && s.embd_std > 0.0f, "embdInitStd must be a positive number");
-  require_arg(s.vocab.max_pieces >= 1, "vocabulary size must be positive");
+  IRO_REQUIRE_ARG(std::isfinite(s.val_fraction) && s.val_fraction >= 0.0f && s.val_fraction < 1.0f, "heldOut must be in [0, 1)");
+  IRO_REQUIRE_ARG(std::isfinite(s.init_std) && s.init_std > 0.0f, "initStd must be a positive number");
+  IRO_REQUIRE_ARG(std::isfinite(s.embd_std) && s.embd_std > 0.0f, "embdInitStd must be a positive number");
+  IRO_REQUIRE_ARG(s.vocab.max_pieces >= 1, "vocabulary size must be positive");
   check_output_path(s.out_path);
 }
 
@@ -59,7 +59,7 @@ ForgeReport run_forge(const ForgeSpec& spec, const ProgressFn& on_progress, cons
   const size_t n_val = spec.val_fraction > 0.0f
                            ? std::max<size_t>(1, static_cast<size_t>(std::floor(spec.val_fraction * order.size())))
                            : 0;
-  require_arg(n_val < order.size(), "the corpus has too few documents for a held-out split; add documents or set heldOut to 0");
+  IRO_REQUIRE_ARG(n_val < order.size(), "the corpus has too few documents for a held-out split; add documents or set heldOut to 0");
   std::vector<int32_t> train_stream, val_stream;
   for (size_t r = 0; r < order.size(); ++r) {
     const std::string& doc = spec.documents[order[r]];

@@ -97,11 +97,11 @@ void set_hparams(gguf_context* g, const ModelDims& d, int32_t n_vocab, const std
 WrittenModel write_random_llama(const std::string& path, const ModelDims& dims, const SpmVocab& vocab, uint64_t seed,
                                 const std::string& name, float init_std, float embd_std) {
   validate_dims(dims);
-  require_arg(vocab.size() > kFirstPieceId, "the vocabulary must hold the control and byte tokens");
-  require_arg(vocab.scores.size() == vocab.tokens.size() && vocab.types.size() == vocab.tokens.size(),
+  IRO_REQUIRE_ARG(vocab.size() > kFirstPieceId, "the vocabulary must hold the control and byte tokens");
+  IRO_REQUIRE_ARG(vocab.scores.size() == vocab.tokens.size() && vocab.types.size() == vocab.tokens.size(),
               "vocabulary arrays differ in length");
-  require_arg(std::isfinite(init_std) && init_std > 0.0f, "initStd must be a positive number");
-  require_arg(std::isfinite(embd_std) && embd_std > 0.0f, "embdInitStd must be a positive number");
+  IRO_REQUIRE_ARG(std::isfinite(init_std) && init_std > 0.0f, "initStd must be a positive number");
+  IRO_REQUIRE_ARG(std::isfinite(embd_std) && embd_std > 0.0f, "embdInitStd must be a positive number");
   check_output_path(path);
 
   const int32_t n_vocab = vocab.size();
@@ -128,7 +128,7 @@ WrittenModel write_random_llama(const std::string& path, const ModelDims& dims, 
     ggml_set_name(t, p.name.c_str());
     float* data = static_cast<float*>(t->data);
     const int64_t n = ggml_nelements(t);
-    require_arg(n <= static_cast<int64_t>(UINT32_MAX), "tensor " + p.name + " is too large for the forge");
+    IRO_REQUIRE_ARG(n <= static_cast<int64_t>(UINT32_MAX), "tensor " + p.name + " is too large for the forge");
     for (int64_t i = 0; i < n; ++i) {
       data[i] = p.std == 0.0f ? 1.0f : p.std * keyed_normal(seed, static_cast<uint32_t>(ti), static_cast<uint32_t>(i));
     }

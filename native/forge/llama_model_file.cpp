@@ -52,7 +52,7 @@ ModelSummary inspect_model(const std::string& path) {
 }
 
 std::vector<int32_t> tokenize(const llama_vocab* vocab, const std::string& text, bool add_special) {
-  require_arg(text.size() < (1u << 30), "text is too long to tokenize");
+  IRO_REQUIRE_ARG(text.size() < (1u << 30), "text is too long to tokenize");
   const int32_t len = static_cast<int32_t>(text.size());
   std::vector<llama_token> out(text.size() + 8);
   int32_t n = llama_tokenize(vocab, text.data(), len, out.data(), static_cast<int32_t>(out.size()), add_special, false);
@@ -67,7 +67,7 @@ std::vector<int32_t> tokenize(const llama_vocab* vocab, const std::string& text,
 
 std::string detokenize(const llama_vocab* vocab, const std::vector<int32_t>& tokens, bool remove_special) {
   const int32_t n_vocab = llama_vocab_n_tokens(vocab);
-  for (int32_t t : tokens) require_arg(t >= 0 && t < n_vocab, "token id " + std::to_string(t) + " is outside the vocabulary");
+  for (int32_t t : tokens) IRO_REQUIRE_ARG(t >= 0 && t < n_vocab, "token id " + std::to_string(t) + " is outside the vocabulary");
   std::string out(tokens.size() * 8 + 16, '\0');
   int32_t n = llama_detokenize(vocab, tokens.data(), static_cast<int32_t>(tokens.size()), out.data(),
                                static_cast<int32_t>(out.size()), remove_special, false);

@@ -9,7 +9,7 @@ namespace iro::forge {
 
 void validate_dims(const ModelDims& d) {
   auto positive = [](int32_t v, const char* name, int32_t max) {
-    require_arg(v >= 1 && v <= max, std::string(name) + " must be an integer between 1 and " + std::to_string(max) +
+    IRO_REQUIRE_ARG(v >= 1 && v <= max, std::string(name) + " must be an integer between 1 and " + std::to_string(max) +
                                          " (got " + std::to_string(v) + ")");
   };
   positive(d.n_embd, "nEmbd", 16384);
@@ -18,15 +18,15 @@ void validate_dims(const ModelDims& d) {
   positive(d.n_head_kv, "nHeadKv", 1024);
   positive(d.n_ff, "nFf", 65536);
   positive(d.n_ctx_train, "nCtxTrain", 1 << 20);
-  require_arg(d.n_embd % d.n_head == 0, "nHead (" + std::to_string(d.n_head) + ") must divide nEmbd (" +
+  IRO_REQUIRE_ARG(d.n_embd % d.n_head == 0, "nHead (" + std::to_string(d.n_head) + ") must divide nEmbd (" +
                                             std::to_string(d.n_embd) + ")");
-  require_arg(d.n_head % d.n_head_kv == 0, "nHeadKv (" + std::to_string(d.n_head_kv) + ") must divide nHead (" +
+  IRO_REQUIRE_ARG(d.n_head % d.n_head_kv == 0, "nHeadKv (" + std::to_string(d.n_head_kv) + ") must divide nHead (" +
                                                std::to_string(d.n_head) + ")");
   // RoPE rotates pairs of dimensions, so a head needs an even width.
-  require_arg((d.n_embd / d.n_head) % 2 == 0, "nEmbd / nHead must be even (RoPE rotates pairs), got " +
+  IRO_REQUIRE_ARG((d.n_embd / d.n_head) % 2 == 0, "nEmbd / nHead must be even (RoPE rotates pairs), got " +
                                                   std::to_string(d.n_embd / d.n_head));
-  require_arg(std::isfinite(d.rms_eps) && d.rms_eps > 0.0f, "rmsEps must be a positive number");
-  require_arg(std::isfinite(d.rope_freq_base) && d.rope_freq_base > 0.0f, "ropeFreqBase must be a positive number");
+  IRO_REQUIRE_ARG(std::isfinite(d.rms_eps) && d.rms_eps > 0.0f, "rmsEps must be a positive number");
+  IRO_REQUIRE_ARG(std::isfinite(d.rope_freq_base) && d.rope_freq_base > 0.0f, "ropeFreqBase must be a positive number");
 }
 
 int64_t count_params(const ModelDims& d, int64_t n_vocab) {

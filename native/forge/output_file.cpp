@@ -22,7 +22,7 @@ std::string parent_of(const std::string& path) {
 }  // namespace
 
 void check_output_path(const std::string& path) {
-  require_arg(!path.empty(), "output path is empty");
+  IRO_REQUIRE_ARG(!path.empty(), "output path is empty");
   struct stat st {};
   if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     fail(codes::kInvalidArgument, "output path is a directory: " + path + " (give a file name, e.g. " + path + "/model.gguf)");

@@ -59,7 +59,7 @@ void add_chunks(const std::string& doc, std::map<std::string, int64_t>& chunk_co
 }  // namespace
 
 void validate_corpus(const std::vector<std::string>& documents) {
-  require_arg(!documents.empty(), "the corpus is empty: give at least one non-empty document");
+  IRO_REQUIRE_ARG(!documents.empty(), "the corpus is empty: give at least one non-empty document");
   bool any = false;
   for (size_t i = 0; i < documents.size(); ++i) {
     size_t bad = 0;
@@ -73,12 +73,12 @@ void validate_corpus(const std::vector<std::string>& documents) {
     }
     any = any || !documents[i].empty();
   }
-  require_arg(any, "the corpus is empty: every document is an empty string");
+  IRO_REQUIRE_ARG(any, "the corpus is empty: every document is an empty string");
 }
 
 LearnedPieces learn_pieces(const std::vector<std::string>& documents, const PieceLearnerOptions& o) {
-  require_arg(o.max_pieces >= 1 && o.max_pieces <= 1000000, "maxPieces must be between 1 and 1000000");
-  require_arg(o.min_char_count >= 1 && o.min_pair_count >= 1 && o.max_piece_chars >= 2, "piece learner counts must be positive");
+  IRO_REQUIRE_ARG(o.max_pieces >= 1 && o.max_pieces <= 1000000, "maxPieces must be between 1 and 1000000");
+  IRO_REQUIRE_ARG(o.min_char_count >= 1 && o.min_pair_count >= 1 && o.max_piece_chars >= 2, "piece learner counts must be positive");
   validate_corpus(documents);
 
   std::map<std::string, int64_t> chunk_counts;  // ordered: deterministic

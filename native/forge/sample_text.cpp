@@ -9,8 +9,8 @@ namespace iro::forge {
 
 std::vector<SampleResult> sample_texts(const std::string& model_path, const std::vector<std::string>& prompts,
                                        const SampleOptions& o) {
-  require_arg(o.max_tokens >= 1 && o.max_tokens <= 4096, "maxTokens must be between 1 and 4096");
-  require_arg(o.threads >= 1 && o.threads <= 1024, "threads must be between 1 and 1024");
+  IRO_REQUIRE_ARG(o.max_tokens >= 1 && o.max_tokens <= 4096, "maxTokens must be between 1 and 4096");
+  IRO_REQUIRE_ARG(o.threads >= 1 && o.threads <= 1024, "threads must be between 1 and 1024");
   validate_sampling(o.sampling);
   LlamaModelPtr model = load_model(model_path, false);
   const llama_vocab* vocab = llama_model_get_vocab(model.get());

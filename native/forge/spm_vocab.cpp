@@ -45,7 +45,7 @@ std::vector<std::string> utf8_chars(const std::string& s) {
 }
 
 SpmVocab build_spm_vocab(const std::vector<std::string>& pieces, const std::vector<float>& scores) {
-  require_arg(scores.empty() || scores.size() == pieces.size(), "piece scores must match the pieces one to one");
+  IRO_REQUIRE_ARG(scores.empty() || scores.size() == pieces.size(), "piece scores must match the pieces one to one");
   SpmVocab v;
   auto add = [&v](std::string text, float score, TokenType type) {
     v.tokens.push_back(std::move(text));
@@ -63,14 +63,14 @@ SpmVocab build_spm_vocab(const std::vector<std::string>& pieces, const std::vect
   std::unordered_set<std::string> seen(v.tokens.begin(), v.tokens.end());
   for (size_t i = 0; i < pieces.size(); ++i) {
     const std::string& raw = pieces[i];
-    require_arg(!raw.empty(), "vocabulary piece " + std::to_string(i) + " is empty");
-    require_arg(is_valid_utf8(raw), "vocabulary piece " + std::to_string(i) + " is not valid UTF-8");
+    IRO_REQUIRE_ARG(!raw.empty(), "vocabulary piece " + std::to_string(i) + " is empty");
+    IRO_REQUIRE_ARG(is_valid_utf8(raw), "vocabulary piece " + std::to_string(i) + " is not valid UTF-8");
     std::string piece;
     for (char c : raw) {
       if (c == ' ') piece += kSpaceMarker;
       else piece += c;
     }
-    require_arg(seen.insert(piece).second, "vocabulary piece \"" + raw + "\" appears twice or collides with a control/byte token");
+    IRO_REQUIRE_ARG(seen.insert(piece).second, "vocabulary piece \"" + raw + "\" appears twice or collides with a control/byte token");
     add(piece, scores.empty() ? -static_cast<float>(i + 1) : scores[i], TokenType::kNormal);
   }
   return v;

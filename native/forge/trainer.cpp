@@ -96,15 +96,15 @@ double result_accuracy(ggml_opt_result* r) {
 }  // namespace
 
 void validate_train_options(const TrainOptions& o) {
-  require_arg(o.epochs >= 1 && o.epochs <= 100000, "epochs must be between 1 and 100000");
-  require_arg(o.n_ctx >= 8 && o.n_ctx <= 65536, "context must be between 8 and 65536 tokens");
-  require_arg(std::isfinite(o.lr) && o.lr > 0.0f && o.lr < 1.0f, "learningRate must be in (0, 1)");
-  require_arg(std::isfinite(o.lr_min) && o.lr_min > 0.0f && o.lr_min <= o.lr, "minLearningRate must be in (0, learningRate]");
-  require_arg(std::isfinite(o.weight_decay) && o.weight_decay >= 0.0f && o.weight_decay <= 1.0f, "weightDecay must be in [0, 1]");
-  require_arg(o.beta1 >= 0.0f && o.beta1 < 1.0f && o.beta2 >= 0.0f && o.beta2 < 1.0f, "AdamW betas must be in [0, 1)");
-  require_arg(o.threads >= 1 && o.threads <= 1024, "threads must be between 1 and 1024");
-  require_arg(o.windows_per_chunk >= 1, "windowsPerChunk must be positive");
-  require_arg(o.max_steps >= 0, "maxSteps must be >= 0");
+  IRO_REQUIRE_ARG(o.epochs >= 1 && o.epochs <= 100000, "epochs must be between 1 and 100000");
+  IRO_REQUIRE_ARG(o.n_ctx >= 8 && o.n_ctx <= 65536, "context must be between 8 and 65536 tokens");
+  IRO_REQUIRE_ARG(std::isfinite(o.lr) && o.lr > 0.0f && o.lr < 1.0f, "learningRate must be in (0, 1)");
+  IRO_REQUIRE_ARG(std::isfinite(o.lr_min) && o.lr_min > 0.0f && o.lr_min <= o.lr, "minLearningRate must be in (0, learningRate]");
+  IRO_REQUIRE_ARG(std::isfinite(o.weight_decay) && o.weight_decay >= 0.0f && o.weight_decay <= 1.0f, "weightDecay must be in [0, 1]");
+  IRO_REQUIRE_ARG(o.beta1 >= 0.0f && o.beta1 < 1.0f && o.beta2 >= 0.0f && o.beta2 < 1.0f, "AdamW betas must be in [0, 1)");
+  IRO_REQUIRE_ARG(o.threads >= 1 && o.threads <= 1024, "threads must be between 1 and 1024");
+  IRO_REQUIRE_ARG(o.windows_per_chunk >= 1, "windowsPerChunk must be positive");
+  IRO_REQUIRE_ARG(o.max_steps >= 0, "maxSteps must be >= 0");
 }
 
 TrainResult train_model(llama_model* model, const std::vector<int32_t>& train_stream, const std::vector<int32_t>& val_stream,

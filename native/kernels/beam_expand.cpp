@@ -11,24 +11,24 @@
 namespace iro {
 
 BeamLayout plan_beams(const BeamBatch& b) {
-  require_arg(b.n_requests >= 0, "number of requests must be >= 0, got " + std::to_string(b.n_requests));
+  IRO_REQUIRE_ARG(b.n_requests >= 0, "number of requests must be >= 0, got " + std::to_string(b.n_requests));
   BeamLayout L;
   L.slot_offsets.assign(static_cast<size_t>(b.n_requests) + 1, 0);
   L.fork_offsets.assign(static_cast<size_t>(b.n_requests) + 1, 0);
   if (b.n_requests == 0) return L;
-  require_arg(b.parent_offsets && b.k, "parent offsets and k are required");
-  require_arg(b.parent_offsets[0] == 0, "parent offsets must start at 0");
+  IRO_REQUIRE_ARG(b.parent_offsets && b.k, "parent offsets and k are required");
+  IRO_REQUIRE_ARG(b.parent_offsets[0] == 0, "parent offsets must start at 0");
   int64_t total = 0;
   for (int32_t r = 0; r < b.n_requests; ++r) {
     const int32_t w = b.parent_offsets[r + 1] - b.parent_offsets[r];
     const std::string req = "request " + std::to_string(r);
-    require_arg(w >= 1, req + " has no parents; every request needs at least one");
-    require_arg(b.k[r] >= 1, req + ": k must be >= 1, got " + std::to_string(b.k[r]));
+    IRO_REQUIRE_ARG(w >= 1, req + " has no parents; every request needs at least one");
+    IRO_REQUIRE_ARG(b.k[r] >= 1, req + ": k must be >= 1, got " + std::to_string(b.k[r]));
     total += static_cast<int64_t>(w) * b.k[r];
-    require_arg(total <= std::numeric_limits<int32_t>::max() / 2, "too many child slots in one batch");
+    IRO_REQUIRE_ARG(total <= std::numeric_limits<int32_t>::max() / 2, "too many child slots in one batch");
     L.slot_offsets[r + 1] = static_cast<int32_t>(total);
   }
-  require_arg(b.parents != nullptr, "parents are required");
+  IRO_REQUIRE_ARG(b.parents != nullptr, "parents are required");
   const size_t n = static_cast<size_t>(total);
   L.child_parent.assign(n, -1);
   L.child_parent_index.assign(n, -1);
@@ -37,7 +37,7 @@ BeamLayout plan_beams(const BeamBatch& b) {
     const int32_t p0 = b.parent_offsets[r], w = b.parent_offsets[r + 1] - p0, k = b.k[r], slots = w * k, base = L.slot_offsets[r];
     for (int32_t i = 0; i < w; ++i) {
       const int32_t p = b.parents[p0 + i];
-      require_arg(p >= 0 && p < slots, "request " + std::to_string(r) + ": parent slot " + std::to_string(p) + " is outside 0.." +
+      IRO_REQUIRE_ARG(p >= 0 && p < slots, "request " + std::to_string(r) + ": parent slot " + std::to_string(p) + " is outside 0.." +
                                            std::to_string(slots - 1) + " (w*k slots)");
     }
     int32_t* cp = L.child_parent.data() + base;
@@ -80,10 +80,10 @@ int32_t request_of(const BeamLayout& L, int32_t g) {
 void copy_histories(const BeamLayout& L, const BeamHistories& h) {
   const int32_t total = L.total_slots();
   if (total == 0) return;
-  require_arg(h.lengths != nullptr, "history lengths are required");
-  require_arg(h.capacity >= 0, "history capacity must be >= 0");
+  IRO_REQUIRE_ARG(h.lengths != nullptr, "history lengths are required");
+  IRO_REQUIRE_ARG(h.capacity >= 0, "history capacity must be >= 0");
   for (int32_t g = 0; g < total; ++g)
-    require_arg(h.lengths[g] >= 0 && h.lengths[g] <= h.capacity, "history length of slot " + std::to_string(g) + " is " +
+    IRO_REQUIRE_ARG(h.lengths[g] >= 0 && h.lengths[g] <= h.capacity, "history length of slot " + std::to_string(g) + " is " +
                                                                      std::to_string(h.lengths[g]) + ", outside 0.." + std::to_string(h.capacity));
   const size_t cap = static_cast<size_t>(h.capacity);
   for (int32_t r = 0; r + 1 < static_cast<int32_t>(L.slot_offsets.size()); ++r) {
@@ -101,19 +101,19 @@ void validate_beam_sampling(const BeamLayout& L, const BeamLogits& lg, const Bea
   const int32_t total = L.total_slots();
   const int32_t n_requests = static_cast<int32_t>(L.slot_offsets.size()) - 1;
   if (total == 0) return;
-  require_arg(lg.logits != nullptr && lg.n_vocab >= 1, "logits and n_vocab >= 1 are required");
-  require_arg(lg.n_rows >= 0, "number of logits rows must be >= 0");
-  require_arg(lengths != nullptr, "history lengths are required (they are the positions of the sampled tokens)");
-  require_arg(sp.params != nullptr && (sp.n_params == 1 || sp.n_params == n_requests),
+  IRO_REQUIRE_ARG(lg.logits != nullptr && lg.n_vocab >= 1, "logits and n_vocab >= 1 are required");
+  IRO_REQUIRE_ARG(lg.n_rows >= 0, "number of logits rows must be >= 0");
+  IRO_REQUIRE_ARG(lengths != nullptr, "history lengths are required (they are the positions of the sampled tokens)");
+  IRO_REQUIRE_ARG(sp.params != nullptr && (sp.n_params == 1 || sp.n_params == n_requests),
               "sampling params: give one set or one per request (" + std::to_string(n_requests) + ")");
   for (int32_t i = 0; i < sp.n_params; ++i) validate_sampling(sp.params[i]);
   for (int32_t g = 0; g < total; ++g) {
     const int32_t r = request_of(L, g);
     const int32_t pg = L.slot_offsets[r] + L.child_parent[g];
     const int32_t row = lg.rows ? lg.rows[pg] : pg;
-    require_arg(row >= 0 && row < lg.n_rows, "logits row " + std::to_string(row) + " of slot " + std::to_string(pg) + " is outside 0.." +
+    IRO_REQUIRE_ARG(row >= 0 && row < lg.n_rows, "logits row " + std::to_string(row) + " of slot " + std::to_string(pg) + " is outside 0.." +
                                                  std::to_string(lg.n_rows - 1));
-    require_arg(lengths[pg] >= 0, "history length of slot " + std::to_string(pg) + " is negative");
+    IRO_REQUIRE_ARG(lengths[pg] >= 0, "history length of slot " + std::to_string(pg) + " is negative");
   }
 }
 
@@ -122,7 +122,7 @@ void sample_children(const BeamLayout& L, const BeamLogits& lg, const BeamSampli
   validate_beam_sampling(L, lg, sp, lengths);
   const int32_t total = L.total_slots();
   if (total == 0) return;
-  require_arg(tokens != nullptr, "tokens output is required");
+  IRO_REQUIRE_ARG(tokens != nullptr, "tokens output is required");
   parallel_for(static_cast<size_t>(total), threads, 4, [&](size_t b, size_t e) {
     SamplerScratch scratch;
     for (size_t gi = b; gi < e; ++gi) {
@@ -144,10 +144,10 @@ void sample_children(const BeamLayout& L, const BeamLogits& lg, const BeamSampli
 void check_histories_for_append(const BeamLayout& L, const BeamHistories& h) {
   const int32_t total = L.total_slots();
   if (total == 0) return;
-  require_arg(h.lengths != nullptr, "history lengths are required");
-  require_arg(h.capacity >= 0, "history capacity must be >= 0");
+  IRO_REQUIRE_ARG(h.lengths != nullptr, "history lengths are required");
+  IRO_REQUIRE_ARG(h.capacity >= 0, "history capacity must be >= 0");
   for (int32_t g = 0; g < total; ++g) {
-    require_arg(h.lengths[g] >= 0 && h.lengths[g] <= h.capacity, "history length of slot " + std::to_string(g) + " is " +
+    IRO_REQUIRE_ARG(h.lengths[g] >= 0 && h.lengths[g] <= h.capacity, "history length of slot " + std::to_string(g) + " is " +
                                                                      std::to_string(h.lengths[g]) + ", outside 0.." + std::to_string(h.capacity));
     const int32_t pg = L.slot_offsets[request_of(L, g)] + L.child_parent[g];
     if (h.lengths[pg] >= h.capacity)
@@ -170,7 +170,7 @@ BeamExpansion expand_beams(const BeamBatch& batch, const BeamLogits& logits, con
   out.layout = plan_beams(batch);
   const int32_t total = out.layout.total_slots();
   if (total == 0) return out;
-  require_arg(h.lengths != nullptr, "history lengths are required");
+  IRO_REQUIRE_ARG(h.lengths != nullptr, "history lengths are required");
   validate_beam_sampling(out.layout, logits, sampling, h.lengths);
   check_histories_for_append(out.layout, h);
   copy_histories(out.layout, h);

@@ -25,17 +25,17 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 void validate_offsets(const int32_t* offsets, int32_t n_segments, const char* what) {
-  require_arg(n_segments >= 0, std::string("number of segments must be >= 0, got ") + std::to_string(n_segments));
-  require_arg(offsets != nullptr, std::string(what) + " are required (n_segments + 1 entries)");
-  require_arg(offsets[0] >= 0, std::string(what) + "[0] must be >= 0, got " + std::to_string(offsets[0]));
+  IRO_REQUIRE_ARG(n_segments >= 0, std::string("number of segments must be >= 0, got ") + std::to_string(n_segments));
+  IRO_REQUIRE_ARG(offsets != nullptr, std::string(what) + " are required (n_segments + 1 entries)");
+  IRO_REQUIRE_ARG(offsets[0] >= 0, std::string(what) + "[0] must be >= 0, got " + std::to_string(offsets[0]));
   for (int32_t s = 0; s < n_segments; ++s) {
-    require_arg(offsets[s + 1] >= offsets[s], std::string(what) + " must be non-decreasing (segment " + std::to_string(s) + " ends at " +
+    IRO_REQUIRE_ARG(offsets[s + 1] >= offsets[s], std::string(what) + " must be non-decreasing (segment " + std::to_string(s) + " ends at " +
                                                   std::to_string(offsets[s + 1]) + " before it starts at " + std::to_string(offsets[s]) + ")");
   }
 }
 
 void validate_tau(float tau) {
-  require_arg(std::isfinite(tau) && tau > 0.0f, "temperature tau must be finite and > 0, got " + std::to_string(tau));
+  IRO_REQUIRE_ARG(std::isfinite(tau) && tau > 0.0f, "temperature tau must be finite and > 0, got " + std::to_string(tau));
 }
 
 // Strict total order: higher score, then lower index (-inf naturally last).
@@ -354,21 +354,21 @@ void multinomial_range(const BlockedCdf& c, int32_t n, double total, int32_t fal
     }
     return;
   }
-  constexpr int32_t kAhead = 16;
+  constexpr int32_t kAhead = 8;
   const int32_t shift = 24 - guide_bits;
-  for (int32_t i = 0; i < std::min(len, 2 * kAhead); ++i) __builtin_prefetch(guide + (v[i] >> shift), 0, 0);
+  for (int32_t i = 0; i < std::min(len, 2 * kAhead); ++i) __builtin_prefetch(guide + (v[i] >> shift), 0, 3);
   for (int32_t i = 0; i < len; ++i) {
-    if (i + 2 * kAhead < len) __builtin_prefetch(guide + (v[i + 2 * kAhead] >> shift), 0, 0);
-    if (i + kAhead < len) __builtin_prefetch(c.pre + guide[v[i + kAhead] >> shift], 0, 0);
+    if (i + 2 * kAhead < len) __builtin_prefetch(guide + (v[i + 2 * kAhead] >> shift), 0, 3);
+    if (i + kAhead < len) __builtin_prefetch(c.pre + guide[v[i + kAhead] >> shift], 0, 3);
     const uint32_t b = v[i] >> shift;
     out[d0 + i] = first_above(c, guide[b], guide[b + 1], (static_cast<double>(v[i]) * kInv24) * total);
   }
 }
 
 void validate_w(const int32_t* offsets, int32_t n_segments, int32_t w) {
-  require_arg(w >= 0, "w must be >= 0, got " + std::to_string(w));
+  IRO_REQUIRE_ARG(w >= 0, "w must be >= 0, got " + std::to_string(w));
   for (int32_t s = 0; s < n_segments; ++s) {
-    require_arg(offsets[s + 1] - offsets[s] >= w, "segment " + std::to_string(s) + " has " + std::to_string(offsets[s + 1] - offsets[s]) +
+    IRO_REQUIRE_ARG(offsets[s + 1] - offsets[s] >= w, "segment " + std::to_string(s) + " has " + std::to_string(offsets[s + 1] - offsets[s]) +
                                                       " candidates, fewer than w = " + std::to_string(w));
   }
 }
@@ -391,7 +391,7 @@ __attribute__((target_clones("avx2", "default"))) bool segment_scores_ok(const f
 
 void validate_segment_scores(const float* scores, const int32_t* offsets, int32_t n_segments) {
   validate_offsets(offsets, n_segments, "score offsets");
-  if (n_segments > 0 && offsets[n_segments] > offsets[0]) require_arg(scores != nullptr, "scores are required");
+  if (n_segments > 0 && offsets[n_segments] > offsets[0]) IRO_REQUIRE_ARG(scores != nullptr, "scores are required");
   for (int32_t s = 0; s < n_segments; ++s) {
     if (segment_scores_ok(scores + offsets[s], offsets[s + 1] - offsets[s])) continue;
     bool finite = false;
@@ -404,7 +404,7 @@ void validate_segment_scores(const float* scores, const int32_t* offsets, int32_
                                           " is +Infinity; scores must be finite numbers or -Infinity");
       finite = finite || v != kNegInf;
     }
-    require_arg(finite || offsets[s + 1] == offsets[s], "every score of segment " + std::to_string(s) +
+    IRO_REQUIRE_ARG(finite || offsets[s + 1] == offsets[s], "every score of segment " + std::to_string(s) +
                                                             " is -Infinity; a segment needs at least one finite score");
   }
 }
@@ -448,7 +448,7 @@ void resample(const float* scores, const int32_t* offsets, int32_t n_segments, f
               const int32_t* draw_offsets, uint64_t seed, uint32_t step, const uint32_t* request_ids, int32_t* draws,
               int threads, ResampleWorkspace* workspace) {
   validate_tau(tau);
-  require_arg(method == ResampleMethod::kSystematic || method == ResampleMethod::kStratified || method == ResampleMethod::kMultinomial,
+  IRO_REQUIRE_ARG(method == ResampleMethod::kSystematic || method == ResampleMethod::kStratified || method == ResampleMethod::kMultinomial,
               "unknown resampling method " + std::to_string(static_cast<int>(method)));
   validate_segment_scores(scores, offsets, n_segments);
   validate_offsets(draw_offsets, n_segments, "draw offsets");
@@ -535,7 +535,7 @@ void diverse_top_w(const float* scores, const uint64_t* hashes, const int32_t* o
                    int32_t* out, int threads) {
   validate_segment_scores(scores, offsets, n_segments);
   validate_w(offsets, n_segments, w);
-  if (n_segments > 0 && offsets[n_segments] > offsets[0]) require_arg(hashes != nullptr, "continuation hashes are required");
+  if (n_segments > 0 && offsets[n_segments] > offsets[0]) IRO_REQUIRE_ARG(hashes != nullptr, "continuation hashes are required");
   parallel_for(static_cast<size_t>(n_segments), threads, 1, [&](size_t b, size_t e) {
     std::vector<int32_t> idx;
     std::vector<char> taken;
@@ -567,9 +567,9 @@ void diverse_top_w(const float* scores, const uint64_t* hashes, const int32_t* o
 
 void group_best(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t k, int32_t* out, int threads) {
   validate_segment_scores(scores, offsets, n_segments);
-  require_arg(k >= 1, "k (children per group) must be >= 1, got " + std::to_string(k));
+  IRO_REQUIRE_ARG(k >= 1, "k (children per group) must be >= 1, got " + std::to_string(k));
   for (int32_t s = 0; s < n_segments; ++s)
-    require_arg((offsets[s + 1] - offsets[s]) % k == 0, "segment " + std::to_string(s) + " has " + std::to_string(offsets[s + 1] - offsets[s]) +
+    IRO_REQUIRE_ARG((offsets[s + 1] - offsets[s]) % k == 0, "segment " + std::to_string(s) + " has " + std::to_string(offsets[s + 1] - offsets[s]) +
                                                            " candidates, not a multiple of k = " + std::to_string(k));
   parallel_for(static_cast<size_t>(n_segments), threads, 1, [&](size_t b, size_t e) {
     for (size_t s = b; s < e; ++s) {

@@ -10,11 +10,11 @@
 namespace iro {
 
 void validate_sampling(const SamplingParams& p) {
-  require_arg(std::isfinite(p.temperature) && p.temperature >= 0.0f && p.temperature <= 100.0f,
+  IRO_REQUIRE_ARG(std::isfinite(p.temperature) && p.temperature >= 0.0f && p.temperature <= 100.0f,
               "temperature must be a number in [0, 100] (0 = greedy), got " + std::to_string(p.temperature));
-  require_arg(p.top_k >= 0, "topK must be >= 0 (0 = no limit), got " + std::to_string(p.top_k));
-  require_arg(std::isfinite(p.top_p) && p.top_p > 0.0f && p.top_p <= 1.0f, "topP must be in (0, 1], got " + std::to_string(p.top_p));
-  require_arg(std::isfinite(p.min_p) && p.min_p >= 0.0f && p.min_p < 1.0f, "minP must be in [0, 1), got " + std::to_string(p.min_p));
+  IRO_REQUIRE_ARG(p.top_k >= 0, "topK must be >= 0 (0 = no limit), got " + std::to_string(p.top_k));
+  IRO_REQUIRE_ARG(std::isfinite(p.top_p) && p.top_p > 0.0f && p.top_p <= 1.0f, "topP must be in (0, 1], got " + std::to_string(p.top_p));
+  IRO_REQUIRE_ARG(std::isfinite(p.min_p) && p.min_p >= 0.0f && p.min_p < 1.0f, "minP must be in [0, 1), got " + std::to_string(p.min_p));
 }
 
 float token_logprob(const float* logits, int32_t n_vocab, int32_t token) {

@@ -11,35 +11,35 @@
 namespace iro {
 
 void validate_score_inputs(const SparseFeatures& x, const ValueNetView* nets, int32_t n_nets, const float* betas) {
-  require_arg(x.n_states >= 0, "n_states must be >= 0, got " + std::to_string(x.n_states));
-  require_arg(x.d_dense >= 0, "dense width must be >= 0, got " + std::to_string(x.d_dense));
-  require_arg(x.d_dense == 0 || x.dense != nullptr, "dense width is " + std::to_string(x.d_dense) + " but no dense rows were given");
+  IRO_REQUIRE_ARG(x.n_states >= 0, "n_states must be >= 0, got " + std::to_string(x.n_states));
+  IRO_REQUIRE_ARG(x.d_dense >= 0, "dense width must be >= 0, got " + std::to_string(x.d_dense));
+  IRO_REQUIRE_ARG(x.d_dense == 0 || x.dense != nullptr, "dense width is " + std::to_string(x.d_dense) + " but no dense rows were given");
   if (x.n_states > 0) {
-    require_arg(x.offsets != nullptr, "feature offsets are required (n_states + 1 entries)");
-    require_arg(x.offsets[0] >= 0, "feature offsets[0] must be >= 0, got " + std::to_string(x.offsets[0]));
+    IRO_REQUIRE_ARG(x.offsets != nullptr, "feature offsets are required (n_states + 1 entries)");
+    IRO_REQUIRE_ARG(x.offsets[0] >= 0, "feature offsets[0] must be >= 0, got " + std::to_string(x.offsets[0]));
     for (int32_t s = 0; s < x.n_states; ++s) {
       if (x.offsets[s + 1] >= x.offsets[s]) continue;  // build the message only on failure
-      require_arg(x.offsets[s + 1] >= x.offsets[s], "feature offsets must be non-decreasing (offsets[" + std::to_string(s + 1) +
+      IRO_REQUIRE_ARG(x.offsets[s + 1] >= x.offsets[s], "feature offsets must be non-decreasing (offsets[" + std::to_string(s + 1) +
                                                        "] = " + std::to_string(x.offsets[s + 1]) + " < offsets[" + std::to_string(s) +
                                                        "] = " + std::to_string(x.offsets[s]) + ")");
     }
-    require_arg(x.offsets[x.n_states] == x.offsets[0] || x.ids != nullptr, "feature ids are required when states have features");
+    IRO_REQUIRE_ARG(x.offsets[x.n_states] == x.offsets[0] || x.ids != nullptr, "feature ids are required when states have features");
   }
-  require_arg(n_nets >= 0, "number of value nets must be >= 0, got " + std::to_string(n_nets));
+  IRO_REQUIRE_ARG(n_nets >= 0, "number of value nets must be >= 0, got " + std::to_string(n_nets));
   if (n_nets == 0) return;
-  require_arg(nets != nullptr, "value nets are required");
-  require_arg(betas != nullptr, "betas are required (one per value net)");
+  IRO_REQUIRE_ARG(nets != nullptr, "value nets are required");
+  IRO_REQUIRE_ARG(betas != nullptr, "betas are required (one per value net)");
   for (int32_t m = 0; m < n_nets; ++m) {
     const ValueNetView& n = nets[m];
     const std::string which = "value net " + std::to_string(m);
-    require_arg(n.dims.n_buckets > 0 && n.dims.d > 0 && n.dims.hidden > 0 && n.dims.d_dense >= 0,
+    IRO_REQUIRE_ARG(n.dims.n_buckets > 0 && n.dims.d > 0 && n.dims.hidden > 0 && n.dims.d_dense >= 0,
                 which + " has invalid dims (n_buckets, d, hidden must be > 0, d_dense >= 0)");
-    require_arg(n.E && n.b0 && n.W1 && n.b1 && n.w2, which + " is missing a parameter buffer");
-    require_arg(n.dims.d_dense == 0 || n.P != nullptr, which + " has d_dense > 0 but no projection P");
-    require_arg(std::isfinite(betas[m]) && betas[m] > 0.0f, "beta " + std::to_string(m) + " must be finite and > 0, got " + std::to_string(betas[m]));
+    IRO_REQUIRE_ARG(n.E && n.b0 && n.W1 && n.b1 && n.w2, which + " is missing a parameter buffer");
+    IRO_REQUIRE_ARG(n.dims.d_dense == 0 || n.P != nullptr, which + " has d_dense > 0 but no projection P");
+    IRO_REQUIRE_ARG(std::isfinite(betas[m]) && betas[m] > 0.0f, "beta " + std::to_string(m) + " must be finite and > 0, got " + std::to_string(betas[m]));
     if (n.dims.d_dense > 0) {
-      require_arg(x.dense != nullptr, which + " expects dense rows of width " + std::to_string(n.dims.d_dense) + " but none were given");
-      require_arg(x.d_dense == n.dims.d_dense, which + " expects dense rows of width " + std::to_string(n.dims.d_dense) + ", got " +
+      IRO_REQUIRE_ARG(x.dense != nullptr, which + " expects dense rows of width " + std::to_string(n.dims.d_dense) + " but none were given");
+      IRO_REQUIRE_ARG(x.d_dense == n.dims.d_dense, which + " expects dense rows of width " + std::to_string(n.dims.d_dense) + ", got " +
                                                    std::to_string(x.d_dense));
     }
   }

@@ -39,22 +39,22 @@ const char* rerank_name(Rerank r) {
 }
 
 void validate_options(const SearchOptions& o, const std::vector<ValueRef>& values) {
-  require_arg(o.w >= 1, "w (beams kept) must be an integer >= 1 (got " + std::to_string(o.w) + ")");
-  require_arg(o.k >= 1, "k (children per beam) must be an integer >= 1 (got " + std::to_string(o.k) + ")");
-  require_arg(o.l >= 1, "l (tokens per chunk) must be an integer >= 1 (got " + std::to_string(o.l) + ")");
-  require_arg(o.max_tokens >= 1, "maxTokens must be an integer >= 1 (got " + std::to_string(o.max_tokens) + ")");
-  require_arg(static_cast<int64_t>(o.w) * o.k <= (int64_t{1} << 20), "w * k is unreasonably large; lower w or k");
+  IRO_REQUIRE_ARG(o.w >= 1, "w (beams kept) must be an integer >= 1 (got " + std::to_string(o.w) + ")");
+  IRO_REQUIRE_ARG(o.k >= 1, "k (children per beam) must be an integer >= 1 (got " + std::to_string(o.k) + ")");
+  IRO_REQUIRE_ARG(o.l >= 1, "l (tokens per chunk) must be an integer >= 1 (got " + std::to_string(o.l) + ")");
+  IRO_REQUIRE_ARG(o.max_tokens >= 1, "maxTokens must be an integer >= 1 (got " + std::to_string(o.max_tokens) + ")");
+  IRO_REQUIRE_ARG(static_cast<int64_t>(o.w) * o.k <= (int64_t{1} << 20), "w * k is unreasonably large; lower w or k");
   validate_sampling(o.sampling);
-  require_arg(std::isfinite(o.selection_temperature) && o.selection_temperature > 0,
+  IRO_REQUIRE_ARG(std::isfinite(o.selection_temperature) && o.selection_temperature > 0,
               "selectionTemperature must be a finite number > 0");
-  require_arg(o.betas.size() == values.size(), "give one beta per value function (" + std::to_string(values.size()) +
+  IRO_REQUIRE_ARG(o.betas.size() == values.size(), "give one beta per value function (" + std::to_string(values.size()) +
                                                    " value functions, " + std::to_string(o.betas.size()) + " betas)");
   for (size_t m = 0; m < values.size(); ++m) {
-    require_arg(values[m] != nullptr, "value function " + std::to_string(m) + " is missing");
-    require_arg(std::isfinite(o.betas[m]) && o.betas[m] > 0,
+    IRO_REQUIRE_ARG(values[m] != nullptr, "value function " + std::to_string(m) + " is missing");
+    IRO_REQUIRE_ARG(std::isfinite(o.betas[m]) && o.betas[m] > 0,
                 "beta of value function " + std::to_string(m) + " must be a finite number > 0");
   }
-  require_arg(o.threads >= 1, "threads must be >= 1");
+  IRO_REQUIRE_ARG(o.threads >= 1, "threads must be >= 1");
 }
 
 int64_t search_max_cells(const SearchOptions& o, int32_t prompt_tokens) {

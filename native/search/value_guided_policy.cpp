@@ -129,7 +129,7 @@ void ValueGuidedPolicy::refresh(engine::RequestState& rq) {
     for (int32_t idx : pending) {
       const engine::Candidate& c = rq.candidates[static_cast<size_t>(idx)];
       grp.featurizer.emit(track(idx).feat[g], ids, weights);
-      require_arg(ids.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()), "too many value features in one chunk");
+      IRO_REQUIRE_ARG(ids.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()), "too many value features in one chunk");
       offsets.push_back(static_cast<int32_t>(ids.size()));
       if (width > 0) {
         // As in training, a prefix without response tokens gets no dense input.

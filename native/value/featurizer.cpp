@@ -21,11 +21,11 @@ inline uint64_t mix64(uint64_t x) {
 }  // namespace
 
 void FeaturizerConfig::validate() const {
-  require_arg(ngram_max >= 1 && ngram_max <= 3, "featurizer ngramMax must be 1, 2 or 3 (got " + std::to_string(ngram_max) + ")");
-  require_arg(prompt_window >= 0 && prompt_window <= 64,
+  IRO_REQUIRE_ARG(ngram_max >= 1 && ngram_max <= 3, "featurizer ngramMax must be 1, 2 or 3 (got " + std::to_string(ngram_max) + ")");
+  IRO_REQUIRE_ARG(prompt_window >= 0 && prompt_window <= 64,
               "featurizer promptWindow must be between 0 and 64 (got " + std::to_string(prompt_window) + ")");
-  require_arg(pooling >= 0 && pooling <= 2, "featurizer pooling must be sum, sqrt or mean");
-  require_arg(position_buckets >= 1 && position_buckets <= 64,
+  IRO_REQUIRE_ARG(pooling >= 0 && pooling <= 2, "featurizer pooling must be sum, sqrt or mean");
+  IRO_REQUIRE_ARG(position_buckets >= 1 && position_buckets <= 64,
               "featurizer positionBuckets must be between 1 and 64 (got " + std::to_string(position_buckets) + ")");
 }
 
@@ -69,9 +69,9 @@ void Featurizer::step(const std::vector<uint32_t>& keys, FeaturizerCursor& cur, 
 }
 
 void Featurizer::extend(FeaturizerState& s, const int32_t* tokens, size_t n) const {
-  require_arg(!s.ended, "cannot extend a response that has ended");
+  IRO_REQUIRE_ARG(!s.ended, "cannot extend a response that has ended");
   for (size_t i = 0; i < n; ++i) {
-    require_arg(tokens[i] >= 0, "token ids must be non-negative");
+    IRO_REQUIRE_ARG(tokens[i] >= 0, "token ids must be non-negative");
     step(s.prompt_keys, s.cursor, tokens[i], s.ids);
   }
 }

@@ -11,31 +11,31 @@ namespace iro::value {
 namespace {
 
 void check_offsets(const std::vector<int32_t>& off, size_t rows, size_t total, const char* what) {
-  require_arg(off.size() == rows + 1, std::string(what) + " offsets must have rows + 1 entries");
-  require_arg(off[0] == 0, std::string(what) + " offsets must start at 0");
+  IRO_REQUIRE_ARG(off.size() == rows + 1, std::string(what) + " offsets must have rows + 1 entries");
+  IRO_REQUIRE_ARG(off[0] == 0, std::string(what) + " offsets must start at 0");
   for (size_t r = 0; r < rows; ++r) {
-    require_arg(off[r + 1] >= off[r], std::string(what) + " offsets must not decrease (row " + std::to_string(r) + ")");
+    IRO_REQUIRE_ARG(off[r + 1] >= off[r], std::string(what) + " offsets must not decrease (row " + std::to_string(r) + ")");
   }
-  require_arg(static_cast<size_t>(off[rows]) == total, std::string(what) + " offsets must end at the token count");
+  IRO_REQUIRE_ARG(static_cast<size_t>(off[rows]) == total, std::string(what) + " offsets must end at the token count");
 }
 
 }  // namespace
 
 void ValueDataset::validate(int32_t vocab_size) const {
   const size_t n = rewards.size();
-  require_arg(n > 0, "the dataset is empty: give at least one row");
-  require_arg(weights.size() == n && ended.size() == n, "dataset rows are inconsistent (weights/ended length)");
+  IRO_REQUIRE_ARG(n > 0, "the dataset is empty: give at least one row");
+  IRO_REQUIRE_ARG(weights.size() == n && ended.size() == n, "dataset rows are inconsistent (weights/ended length)");
   check_offsets(prompt_offsets, n, prompt_tokens.size(), "prompt");
   check_offsets(response_offsets, n, response_tokens.size(), "response");
-  require_arg(d_dense >= 0, "dense width must be >= 0");
-  require_arg(dense.size() == response_tokens.size() * static_cast<size_t>(d_dense),
+  IRO_REQUIRE_ARG(d_dense >= 0, "dense width must be >= 0");
+  IRO_REQUIRE_ARG(dense.size() == response_tokens.size() * static_cast<size_t>(d_dense),
               "dense features must hold one row of " + std::to_string(d_dense) + " floats per response token (got " +
                   std::to_string(dense.size()) + " floats for " + std::to_string(response_tokens.size()) + " tokens)");
   auto check_tokens = [&](const std::vector<int32_t>& toks, const std::vector<int32_t>& off, const char* what) {
     for (size_t r = 0; r < n; ++r) {
       for (int32_t i = off[r]; i < off[r + 1]; ++i) {
         const int32_t t = toks[i];
-        require_arg(t >= 0 && (vocab_size <= 0 || t < vocab_size),
+        IRO_REQUIRE_ARG(t >= 0 && (vocab_size <= 0 || t < vocab_size),
                     std::string("row ") + std::to_string(r) + ": " + what + " token id " + std::to_string(t) +
                         " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
       }
@@ -44,10 +44,10 @@ void ValueDataset::validate(int32_t vocab_size) const {
   check_tokens(prompt_tokens, prompt_offsets, "prompt");
   check_tokens(response_tokens, response_offsets, "response");
   for (size_t r = 0; r < n; ++r) {
-    require_arg(std::isfinite(rewards[r]), "row " + std::to_string(r) + ": reward must be a finite number");
-    require_arg(std::isfinite(weights[r]) && weights[r] >= 0.0f, "row " + std::to_string(r) + ": weight must be finite and >= 0");
+    IRO_REQUIRE_ARG(std::isfinite(rewards[r]), "row " + std::to_string(r) + ": reward must be a finite number");
+    IRO_REQUIRE_ARG(std::isfinite(weights[r]) && weights[r] >= 0.0f, "row " + std::to_string(r) + ": weight must be finite and >= 0");
   }
-  for (float x : dense) require_arg(std::isfinite(x), "dense features must be finite");
+  for (float x : dense) IRO_REQUIRE_ARG(std::isfinite(x), "dense features must be finite");
 }
 
 std::vector<int32_t> prefix_lengths(int32_t length, int32_t stride) {
@@ -58,7 +58,7 @@ std::vector<int32_t> prefix_lengths(int32_t length, int32_t stride) {
 }
 
 PrefixIndex build_prefix_index(const ValueDataset& data, const Featurizer& f, int32_t stride, int threads) {
-  require_arg(stride >= 1, "prefixStride must be >= 1");
+  IRO_REQUIRE_ARG(stride >= 1, "prefixStride must be >= 1");
   const int32_t rows = data.rows();
   PrefixIndex ix;
   // Id counts depend only on position and prompt-key count, so offsets come before any hashing.

@@ -18,13 +18,13 @@ void StateBatch::validate(int32_t vocab_size) const {
     }
     return true;
   };
-  require_arg(offsets_ok(prompt_offsets, prompt_tokens.size()), "state prompt offsets are inconsistent");
-  require_arg(offsets_ok(response_offsets, response_tokens.size()), "state response offsets are inconsistent");
-  require_arg(d_dense >= 0 && dense.size() == n * static_cast<size_t>(d_dense),
+  IRO_REQUIRE_ARG(offsets_ok(prompt_offsets, prompt_tokens.size()), "state prompt offsets are inconsistent");
+  IRO_REQUIRE_ARG(offsets_ok(response_offsets, response_tokens.size()), "state response offsets are inconsistent");
+  IRO_REQUIRE_ARG(d_dense >= 0 && dense.size() == n * static_cast<size_t>(d_dense),
               "dense features must hold one row of " + std::to_string(d_dense) + " floats per state");
   for (const auto* toks : {&prompt_tokens, &response_tokens}) {
     for (int32_t t : *toks) {
-      require_arg(t >= 0 && (vocab_size <= 0 || t < vocab_size),
+      IRO_REQUIRE_ARG(t >= 0 && (vocab_size <= 0 || t < vocab_size),
                   "token id " + std::to_string(t) + " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
     }
   }
@@ -37,7 +37,7 @@ SparseRows featurize_states(const Featurizer& f, const StateBatch& b) {
     f.extend(st, b.response_tokens.data() + b.response_offsets[s], b.response_offsets[s + 1] - b.response_offsets[s]);
     if (b.ended[s]) f.finish(st);
     f.emit(st, out.ids, out.weights);
-    require_arg(out.ids.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()), "too many features in one batch: score fewer states at once");
+    IRO_REQUIRE_ARG(out.ids.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()), "too many features in one batch: score fewer states at once");
     out.offsets.push_back(static_cast<int32_t>(out.ids.size()));
   }
   return out;
@@ -45,12 +45,12 @@ SparseRows featurize_states(const Featurizer& f, const StateBatch& b) {
 
 ScoreOutput score_states(const std::vector<const ValueModel*>& models, const std::vector<float>& betas,
                          const StateBatch& states, int threads) {
-  require_arg(!models.empty(), "give at least one value function");
-  require_arg(betas.size() == models.size(), "give one beta per value function");
+  IRO_REQUIRE_ARG(!models.empty(), "give at least one value function");
+  IRO_REQUIRE_ARG(betas.size() == models.size(), "give one beta per value function");
   for (const ValueModel* m : models) {
-    require_arg(m->featurizer == models[0]->featurizer,
+    IRO_REQUIRE_ARG(m->featurizer == models[0]->featurizer,
                 "value functions with different featurizer settings cannot be scored together");
-    require_arg(m->dims.d_dense == 0 || m->dims.d_dense == states.d_dense,
+    IRO_REQUIRE_ARG(m->dims.d_dense == 0 || m->dims.d_dense == states.d_dense,
                 "a value function needs " + std::to_string(m->dims.d_dense) + " dense features per state, got " +
                     std::to_string(states.d_dense));
   }

@@ -57,17 +57,17 @@ void put_num(std::string& s, double v) {
 }  // namespace
 
 void TrainOptions::validate() const {
-  require_arg(prefix_stride >= 1 && prefix_stride <= 1 << 20, "prefixStride must be an integer >= 1");
-  require_arg(max_epochs >= 0 && max_epochs <= 100000, "maxEpochs must be an integer between 0 and 100000");
-  require_arg(batch_rows >= 1 && batch_rows <= 1 << 20, "batchSize must be an integer >= 1");
-  require_arg(std::isfinite(lr) && lr > 0, "learningRate must be > 0");
-  require_arg(std::isfinite(weight_decay) && weight_decay >= 0, "weightDecay must be >= 0");
-  require_arg(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
-  require_arg(std::isfinite(eps) && eps > 0, "Adam epsilon must be > 0");
-  require_arg(validation_fraction >= 0 && validation_fraction < 1, "validationFraction must be in [0, 1)");
-  require_arg(patience >= 1, "patience must be an integer >= 1");
-  require_arg(threads >= 1 && threads <= 1024, "threads must be between 1 and 1024");
-  require_arg(std::isfinite(beta) && beta > 0, "beta must be a positive number");
+  IRO_REQUIRE_ARG(prefix_stride >= 1 && prefix_stride <= 1 << 20, "prefixStride must be an integer >= 1");
+  IRO_REQUIRE_ARG(max_epochs >= 0 && max_epochs <= 100000, "maxEpochs must be an integer between 0 and 100000");
+  IRO_REQUIRE_ARG(batch_rows >= 1 && batch_rows <= 1 << 20, "batchSize must be an integer >= 1");
+  IRO_REQUIRE_ARG(std::isfinite(lr) && lr > 0, "learningRate must be > 0");
+  IRO_REQUIRE_ARG(std::isfinite(weight_decay) && weight_decay >= 0, "weightDecay must be >= 0");
+  IRO_REQUIRE_ARG(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam betas must be in [0, 1)");
+  IRO_REQUIRE_ARG(std::isfinite(eps) && eps > 0, "Adam epsilon must be > 0");
+  IRO_REQUIRE_ARG(validation_fraction >= 0 && validation_fraction < 1, "validationFraction must be in [0, 1)");
+  IRO_REQUIRE_ARG(patience >= 1, "patience must be an integer >= 1");
+  IRO_REQUIRE_ARG(threads >= 1 && threads <= 1024, "threads must be between 1 and 1024");
+  IRO_REQUIRE_ARG(std::isfinite(beta) && beta > 0, "beta must be a positive number");
   featurizer.validate();
 }
 
@@ -91,12 +91,12 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
                                       " tokens) than this one (" + opt.vocab_fingerprint + ", " +
                                       std::to_string(opt.vocab_size) + " tokens)");
     }
-    require_arg(init.dims.d_dense == data.d_dense,
+    IRO_REQUIRE_ARG(init.dims.d_dense == data.d_dense,
                 "the warm-start value function uses " + std::to_string(init.dims.d_dense) +
                     " dense features per state but the dataset has " + std::to_string(data.d_dense));
     m = init;
   } else {
-    require_arg(opt.dims.d_dense == data.d_dense, "denseWidth must match the dataset's dense rows");
+    IRO_REQUIRE_ARG(opt.dims.d_dense == data.d_dense, "denseWidth must match the dataset's dense rows");
     m.dims = opt.dims;
     m.featurizer = opt.featurizer;
   }
