@@ -69,7 +69,7 @@ describe('value scoring', () => {
     const r = rng(1);
     for (const [B, M, d, hidden, nb, weights, dDense] of [
       [1, 1, 1, 1, 1, false, 0], [1, 3, 8, 5, 13, true, 0], [7, 2, 16, 24, 1000, true, 3], [33, 1, 64, 64, 4096, false, 0],
-      [20, 3, 5, 9, 77, false, 4], [0, 2, 4, 4, 10, false, 0],
+      [20, 3, 5, 9, 77, false, 4], [0, 2, 4, 4, 10, false, 0], [600, 2, 16, 12, 5000, true, 3], // several chunks of 256 states
     ] as const) {
       const nets = Array.from({ length: M }, (_, m) => randomNet(r, nb, d, hidden, m === 0 ? dDense : 0));
       const f = randomFeatures(r, B, 40, weights, dDense);
