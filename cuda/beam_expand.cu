@@ -18,7 +18,7 @@ constexpr int kThreads = 128;
 __global__ void iota_rows_kernel(const float* __restrict__ in, float* __restrict__ keys, int32_t* __restrict__ ids, int32_t n_vocab, size_t n) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= static_cast<int64_t>(n)) return;
-  keys[i] = in[i] + 0.0f;  // -0 -> +0: the CPU compares them equal
+  keys[i] = __fadd_rn(in[i], 0.0f);  // -0 -> +0: the CPU compares them equal (an rn op is never folded away)
   ids[i] = static_cast<int32_t>(i % n_vocab);
 }
 
@@ -85,20 +85,30 @@ void sample_children(const BeamLayout& L, const BeamLogits& lg, const BeamSampli
     d_sorted_ids.resize(n);
     iota_rows_kernel<<<static_cast<unsigned>((n + 255) / 256), 256>>>(d_rows.get(), d_keys_in.get(), d_ids_in.get(), lg.n_vocab, n);
     check_launch("sampler row setup");
-    std::vector<int32_t> seg(nu + 1);
-    for (size_t u = 0; u <= nu; ++u) seg[u] = static_cast<int32_t>(u * V);
+    // Rows are sorted in batches whose int32 segment offsets cannot overflow (nu * V may exceed 2^31
+    // for large vocabularies and many distinct parent rows).
+    const size_t rows_per = std::max<size_t>(1, (size_t{1} << 30) / V);
+    const size_t batch = std::min(nu, rows_per);
+    std::vector<int32_t> seg(batch + 1);
+    for (size_t u = 0; u <= batch; ++u) seg[u] = static_cast<int32_t>(u * V);
     DeviceBuffer<int32_t> d_seg;
     d_seg.upload(seg.data(), seg.size());
-    size_t temp_bytes = 0;
-    check(cub::DeviceSegmentedSort::StableSortPairsDescending(nullptr, temp_bytes, d_keys_in.get(), d_sorted.get(), d_ids_in.get(),
-                                                               d_sorted_ids.get(), static_cast<int64_t>(n), static_cast<int64_t>(nu), d_seg.get(),
-                                                               d_seg.get() + 1),
-          "sampler sort (size)");
-    DeviceBuffer<unsigned char> temp(std::max<size_t>(temp_bytes, 1));
-    check(cub::DeviceSegmentedSort::StableSortPairsDescending(temp.get(), temp_bytes, d_keys_in.get(), d_sorted.get(), d_ids_in.get(),
-                                                               d_sorted_ids.get(), static_cast<int64_t>(n), static_cast<int64_t>(nu), d_seg.get(),
-                                                               d_seg.get() + 1),
-          "sampler sort");
+    DeviceBuffer<unsigned char> temp;
+    for (size_t u0 = 0; u0 < nu; u0 += batch) {
+      const size_t rows = std::min(batch, nu - u0), base = u0 * V;
+      size_t temp_bytes = 0;
+      check(cub::DeviceSegmentedSort::StableSortPairsDescending(nullptr, temp_bytes, d_keys_in.get() + base, d_sorted.get() + base,
+                                                                 d_ids_in.get() + base, d_sorted_ids.get() + base,
+                                                                 static_cast<int64_t>(rows * V), static_cast<int64_t>(rows), d_seg.get(),
+                                                                 d_seg.get() + 1),
+            "sampler sort (size)");
+      if (temp.size() < std::max<size_t>(temp_bytes, 1)) temp.resize(std::max<size_t>(temp_bytes, 1));
+      check(cub::DeviceSegmentedSort::StableSortPairsDescending(temp.get(), temp_bytes, d_keys_in.get() + base, d_sorted.get() + base,
+                                                                 d_ids_in.get() + base, d_sorted_ids.get() + base,
+                                                                 static_cast<int64_t>(rows * V), static_cast<int64_t>(rows), d_seg.get(),
+                                                                 d_seg.get() + 1),
+            "sampler sort");
+    }
     check_launch("sampler sort");
   }
   sample_kernel<<<static_cast<unsigned>((total + kThreads - 1) / kThreads), kThreads>>>(

@@ -64,9 +64,9 @@ __global__ void chunk_prefix_kernel(const float* __restrict__ scores, const int3
   double acc = 0.0;
   for (int32_t i = chunk_begin[c]; i < chunk_end[c]; ++i) {
     const float v = scores[i];
-    const double wi = v == -INFINITY ? 0.0 : det_exp((static_cast<double>(v) - m) / tau);  // as on the CPU
+    const double wi = v == -INFINITY ? 0.0 : det_exp(__ddiv_rn(__dsub_rn(static_cast<double>(v), m), tau));  // as on the CPU
     w[i] = wi;
-    acc += wi;
+    acc = __dadd_rn(acc, wi);
     cdf[i] = acc;
   }
   chunk_total[c] = acc;
@@ -80,8 +80,8 @@ __global__ void chunk_carry_kernel(const int32_t* __restrict__ seg_chunk_off, in
   double carry = 0.0, last = 0.0;
   for (int32_t c = seg_chunk_off[s]; c < seg_chunk_off[s + 1]; ++c) {
     chunk_carry[c] = carry;
-    last = chunk_total[c] + carry;  // = cdf of the block's last element, as on the CPU
-    carry += chunk_total[c];
+    last = __dadd_rn(chunk_total[c], carry);  // = cdf of the block's last element, as on the CPU
+    carry = __dadd_rn(carry, chunk_total[c]);
   }
   total[s] = last;
 }
@@ -90,7 +90,7 @@ __global__ void add_carry_kernel(const int32_t* __restrict__ chunk_begin, const 
                                  const double* __restrict__ chunk_carry, double* __restrict__ cdf) {
   const int64_t c = blockIdx.x;
   if (c >= n_chunks) return;
-  for (int32_t i = chunk_begin[c] + threadIdx.x; i < chunk_end[c]; i += blockDim.x) cdf[i] += chunk_carry[c];
+  for (int32_t i = chunk_begin[c] + threadIdx.x; i < chunk_end[c]; i += blockDim.x) cdf[i] = __dadd_rn(cdf[i], chunk_carry[c]);
 }
 
 struct DevCdf {
@@ -159,11 +159,14 @@ __global__ void ess_kernel(const int32_t* __restrict__ off, const double* __rest
   __shared__ double red[kThreads];
   const int32_t s = blockIdx.x;
   double sq = 0.0;
-  for (int32_t i = off[s] + threadIdx.x; i < off[s + 1]; i += blockDim.x) sq += w[i] * w[i];
+  // Explicit round-to-nearest ops: a plain `sq += w * w` is contracted into an FMA by nvcc. The tree
+  // below sums in a different association than the CPU's sequential loop, so the ESS agrees to
+  // double rounding (then float), not bit for bit; it selects nothing.
+  for (int32_t i = off[s] + threadIdx.x; i < off[s + 1]; i += blockDim.x) sq = __dadd_rn(sq, __dmul_rn(w[i], w[i]));
   red[threadIdx.x] = sq;
   __syncthreads();
   for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-    if (threadIdx.x < stride) red[threadIdx.x] += red[threadIdx.x + stride];
+    if (threadIdx.x < stride) red[threadIdx.x] = __dadd_rn(red[threadIdx.x], red[threadIdx.x + stride]);
     __syncthreads();
   }
   if (threadIdx.x == 0) ess[s] = off[s + 1] > off[s] ? static_cast<float>(total[s] * total[s] / red[0]) : 0.0f;
@@ -183,13 +186,13 @@ __global__ void draw_kernel(const int32_t* __restrict__ off, const int32_t* __re
   RngKey key{seed, request_ids ? request_ids[s] : static_cast<uint32_t>(s), 0, step, kResampleLane};
   double p;
   if (method == static_cast<int>(ResampleMethod::kSystematic)) {
-    p = (static_cast<double>(rng_uniform(key)) + i) / nd;
+    p = __ddiv_rn(__dadd_rn(static_cast<double>(rng_uniform(key)), static_cast<double>(i)), static_cast<double>(nd));
   } else {
     key.sequence = static_cast<uint32_t>(i);
     const double u = static_cast<double>(rng_uniform(key));
-    p = method == static_cast<int>(ResampleMethod::kStratified) ? (i + u) / nd : u;
+    p = method == static_cast<int>(ResampleMethod::kStratified) ? __ddiv_rn(__dadd_rn(static_cast<double>(i), u), static_cast<double>(nd)) : u;
   }
-  const double target = p * total[s];
+  const double target = __dmul_rn(p, total[s]);  // explicit rn ops throughout: no FMA contraction
   int32_t a = off[s], b = off[s + 1];  // first index with cdf > target
   while (a < b) {
     const int32_t mid = a + (b - a) / 2;
@@ -213,7 +216,7 @@ __global__ void canon_kernel(const float* __restrict__ in, float* __restrict__ o
     const int32_t mid = (lo + hi) / 2;
     if (off[mid] <= i) lo = mid; else hi = mid;
   }
-  out[i] = in[i] + 0.0f;  // -0 -> +0: the CPU compares them equal
+  out[i] = __fadd_rn(in[i], 0.0f);  // -0 -> +0: the CPU compares them equal (an rn op is never folded away)
   idx[i] = static_cast<int32_t>(i - off[lo]);
 }
 

@@ -2,11 +2,16 @@
 // step by step: same candidate order (logit descending, lower id first), the same double-precision
 // sums in the same order, the same RNG draw. One thread samples one row; the caller provides the row
 // sorted in candidate order (a stable descending sort by logit of ids 0..n_vocab-1).
+// Every add/sub/mul/div is an explicit round-to-nearest intrinsic: nvcc contracts a plain a*b+c
+// into an FMA (and may fuse exp()'s final scaling multiply into the running sum), which the CPU
+// never does. The weights use det_exp (native/common/det_exp.h), as the CPU sampler does, so the
+// sampled tokens are bit-identical; only the reported logprob uses CUDA's exp/log (within an ulp).
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cstdint>
 
+#include "native/common/det_exp.h"
 #include "native/common/rng.h"
 #include "native/kernels/sampler.h"
 
@@ -17,8 +22,8 @@ __device__ inline float device_token_logprob(const float* logits, int32_t n_voca
   float mx = -INFINITY;
   for (int32_t i = 0; i < n_vocab; ++i) mx = fmaxf(mx, logits[i]);
   double sum = 0.0;
-  for (int32_t i = 0; i < n_vocab; ++i) sum += exp(static_cast<double>(logits[i]) - mx);
-  return static_cast<float>(static_cast<double>(logits[token]) - mx - log(sum));
+  for (int32_t i = 0; i < n_vocab; ++i) sum = __dadd_rn(sum, exp(__dsub_rn(static_cast<double>(logits[i]), static_cast<double>(mx))));
+  return static_cast<float>(__dsub_rn(__dsub_rn(static_cast<double>(logits[token]), static_cast<double>(mx)), log(sum)));
 }
 
 // raw: the row as given; sorted_logits/sorted_ids: the same row in candidate order (only read when
@@ -33,36 +38,36 @@ __device__ inline int32_t device_sample_token(const float* raw, const float* sor
     token = best;
   } else {
     const int32_t k = (params.top_k <= 0 || params.top_k >= n_vocab) ? n_vocab : params.top_k;
-    const double inv_t = 1.0 / static_cast<double>(params.temperature);
+    const double inv_t = __ddiv_rn(1.0, static_cast<double>(params.temperature));
     const double top = static_cast<double>(sorted_logits[0]);
     // p_i is recomputed where needed: exp of the same argument gives the same double every time.
-    auto p = [&](int32_t i) { return exp((static_cast<double>(sorted_logits[i]) - top) * inv_t); };
+    auto p = [&](int32_t i) { return det_exp(__dmul_rn(__dsub_rn(static_cast<double>(sorted_logits[i]), top), inv_t)); };
     double total = 0.0;
-    for (int32_t i = 0; i < k; ++i) total += p(i);
+    for (int32_t i = 0; i < k; ++i) total = __dadd_rn(total, p(i));
     int32_t kept = k;
     if (params.min_p > 0.0f) {
-      const double floor = static_cast<double>(params.min_p) * (p(0) / total);
+      const double floor = __dmul_rn(static_cast<double>(params.min_p), __ddiv_rn(p(0), total));
       int32_t n = 1;
-      while (n < kept && p(n) / total >= floor) ++n;
+      while (n < kept && __ddiv_rn(p(n), total) >= floor) ++n;
       kept = n;
     }
     if (params.top_p < 1.0f) {
       double cum = 0.0;
       int32_t n = 0;
       while (n < kept) {
-        cum += p(n) / total;
+        cum = __dadd_rn(cum, __ddiv_rn(p(n), total));
         ++n;
         if (cum >= static_cast<double>(params.top_p)) break;
       }
       kept = n < 1 ? 1 : n;
     }
     double mass = 0.0;
-    for (int32_t i = 0; i < kept; ++i) mass += p(i);
-    const double target = static_cast<double>(rng_uniform(key)) * mass;
+    for (int32_t i = 0; i < kept; ++i) mass = __dadd_rn(mass, p(i));
+    const double target = __dmul_rn(static_cast<double>(rng_uniform(key)), mass);
     double cum = 0.0;
     token = sorted_ids[kept - 1];
     for (int32_t i = 0; i < kept; ++i) {
-      cum += p(i);
+      cum = __dadd_rn(cum, p(i));
       if (cum > target) {
         token = sorted_ids[i];
         break;

@@ -62,7 +62,9 @@ if [ -z "$MODE" ] && { [ -z "$FORCE" ] || [ "$FORCE" = cmake-js ]; } && command 
 fi
 if [ -z "$MODE" ]; then
   MODE=kernels-only
-  P="$OUT/kernels-project"; B="$OUT/kernels-build"
+  # The generated project stays in OUT (small, for the record); the build tree goes outside it so
+  # that object files are not shipped back with the results.
+  P="$OUT/kernels-project"; B="${TMPDIR:-/tmp}/iro-device-check-kernels-build"
   mkdir -p "$P"
   log "build: kernel-only cmake project (no llama.cpp needed), archs $ARCHS"
   cat > "$P/CMakeLists.txt" <<CMAKE
@@ -77,12 +79,13 @@ file(GLOB C "\${R}/cuda/*.cu")
 file(GLOB CC "\${R}/test/native/cuda/*.cpp" "\${R}/test/native/cuda/*.cu")
 add_library(kern STATIC \${K} "\${R}/native/common/threads.cpp")
 target_include_directories(kern PUBLIC "\${R}")
-target_compile_options(kern PRIVATE -O3)
+target_compile_options(kern PRIVATE -O3 -ffp-contract=off -fno-trapping-math)
 find_package(Threads REQUIRED)
 target_link_libraries(kern PUBLIC Threads::Threads)
 add_library(kcuda STATIC \${C})
 target_link_libraries(kcuda PUBLIC kern)
 target_compile_definitions(kcuda PUBLIC IRO_WITH_CUDA=1)
+target_compile_options(kcuda PRIVATE \$<\$<COMPILE_LANGUAGE:CUDA>:-fmad=false>)
 set_target_properties(kcuda PROPERTIES CUDA_RUNTIME_LIBRARY Static)
 add_executable(iro_cuda_check \${CC})
 target_link_libraries(iro_cuda_check PRIVATE kcuda)

@@ -10,6 +10,7 @@
 //   exp = +0 when x < -746 (or x = -inf)
 // Domain: x <= 709 (our callers pass x <= 0). Error: within 1-2 ulp of the true exp.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -137,6 +138,16 @@ __attribute__((always_inline)) inline void det_exp_lanes(const double* __restric
     const uv out = (uv)v & keep;
     std::memcpy(y + 4 * g, &out, sizeof(dv));
   }
+}
+// det_exp of every element of v, in place.
+inline void det_exp_array(double* v, size_t n) {
+  size_t i = 0;
+  double y[kDetExpLanes];
+  for (; i + kDetExpLanes <= n; i += kDetExpLanes) {
+    det_exp_lanes(v + i, y);
+    std::memcpy(v + i, y, sizeof y);
+  }
+  for (; i < n; ++i) v[i] = det_exp(v[i]);
 }
 #endif
 

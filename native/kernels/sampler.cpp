@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "native/common/det_exp.h"
 #include "native/common/error.h"
 
 namespace iro {
@@ -54,11 +55,12 @@ SampledToken sample_token(const float* logits, int32_t n_vocab, const SamplingPa
     p.resize(cand.size());
     const double inv_t = 1.0 / static_cast<double>(params.temperature);
     const double top = static_cast<double>(cand[0].first);
+    // det_exp, not std::exp: the CUDA twin computes the same bits (glibc's and CUDA's exp may differ
+    // in the last ulp, which could move a token at a cumulative boundary).
+    for (size_t i = 0; i < cand.size(); ++i) p[i] = (static_cast<double>(cand[i].first) - top) * inv_t;
+    det_exp_array(p.data(), p.size());
     double total = 0.0;
-    for (size_t i = 0; i < cand.size(); ++i) {
-      p[i] = std::exp((static_cast<double>(cand[i].first) - top) * inv_t);
-      total += p[i];
-    }
+    for (size_t i = 0; i < cand.size(); ++i) total += p[i];
     size_t kept = cand.size();
     if (params.min_p > 0.0f) {
       const double floor = static_cast<double>(params.min_p) * (p[0] / total);
