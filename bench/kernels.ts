@@ -5,12 +5,14 @@
  * Every figure is the median of R runs (default 3; each run repeats the call for >= 0.3 s), side by
  * side in one process, so that a noisy machine moves both sides alike.
  * Value scoring: states/s for B in {16, 1024, 65536}, M in {1, 3}, d = hidden = 64, 2^20 buckets,
- * about 30 ids per state. Resampling: draws/s for N in {16, 1e6} (N draws from N candidates).
+ * about 30 ids per state; the embedding tables are hugePageFloat32Array (as a user with 256 MB
+ * tables should allocate them; the TS reference reads the very same arrays). Resampling: draws/s
+ * for N in {16, 1e6} (N draws from N candidates).
  * The TS reference is timed on at most 1024 states (its cost per state is constant).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { resample, scoreValues, topW, type ResampleMethod, type ValueNetParams } from '../lib/kernels.js';
+import { hugePageFloat32Array, resample, scoreValues, topW, type ResampleMethod, type ValueNetParams } from '../lib/kernels.js';
 import { getNative } from '../lib/native.js';
 import { resampleRef, scoreValuesRef, topWRef } from '../test/helpers/kernel-reference.js';
 import { rng } from './prng.js';
@@ -23,7 +25,7 @@ const quick = args.includes('--quick');
 const runs = Math.max(1, Number(flag('--runs') ?? (quick ? 1 : 3)));
 
 const r = rng(1);
-const randArray = (n: number, scale = 0.1) => { const a = new Float32Array(n); for (let i = 0; i < n; ++i) a[i] = (r() - 0.5) * scale; return a; };
+const randArray = (n: number, scale = 0.1, a: Float32Array = new Float32Array(n)) => { for (let i = 0; i < n; ++i) a[i] = (r() - 0.5) * scale; return a; };
 
 /** Seconds per call: the median over `runs` of (repeat until minSeconds have passed), after one warm-up call. */
 function time(fn: () => void, minSeconds = quick ? 0.05 : 0.3): number {
@@ -41,7 +43,7 @@ function time(fn: () => void, minSeconds = quick ? 0.05 : 0.3): number {
 }
 
 const nBuckets = quick ? 1 << 16 : 1 << 20, d = 64, hidden = 64;
-const net = (): ValueNetParams => ({ nBuckets, d, hidden, E: randArray(nBuckets * d), b0: randArray(d), W1: randArray(hidden * d), b1: randArray(hidden), w2: randArray(hidden), b2: 0.1 });
+const net = (): ValueNetParams => ({ nBuckets, d, hidden, E: randArray(nBuckets * d, 0.1, hugePageFloat32Array(nBuckets * d)), b0: randArray(d), W1: randArray(hidden * d), b1: randArray(hidden), w2: randArray(hidden), b2: 0.1 });
 const nets = [net(), net(), net()];
 
 function features(B: number) {

@@ -3,11 +3,15 @@
 // argument checking and conversion here. Calls are synchronous: each is one kernel invocation
 // (milliseconds at the benchmark's largest shapes). `device: 'cuda'` selects the CUDA twin in the
 // CUDA variant.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "bindings/modules.h"
 #include "bindings/napi_util.h"
+#include "native/common/huge_pages.h"
 #include "native/kernels/beam_expand.h"
 #include "native/kernels/resample.h"
 #include "native/kernels/value_score.h"
@@ -400,6 +404,21 @@ Napi::Value ExpandBeams(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// A zero-filled Float32Array whose memory comes from huge_page_alloc (2 MiB aligned, advised for
+// transparent huge pages), for large embedding tables; freed when the array is collected.
+Napi::Value HugeFloat32Array(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    IRO_EXPECT(info.Length() > 0, "length is required");
+    const size_t n = static_cast<size_t>(int_value(info[0], "length", 0, 1073741823.0));  // < 4 GiB of float32
+    const size_t bytes = std::max<size_t>(n, 1) * sizeof(float);
+    void* p = huge_page_alloc(bytes);
+    std::memset(p, 0, bytes);
+    Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, p, n * sizeof(float), [](Napi::Env, void* data) { std::free(data); });
+    return Napi::Float32Array::New(env, n, buf, 0);
+  });
+}
+
 void register_kernels(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelsScoreValues", Napi::Function::New(env, ScoreValues, "kernelsScoreValues"));
   exports.Set("kernelsSoftmaxWeights", Napi::Function::New(env, SoftmaxWeights, "kernelsSoftmaxWeights"));
@@ -412,6 +431,7 @@ void register_kernels(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelsDiverseTopW", Napi::Function::New(env, DiverseTopW, "kernelsDiverseTopW"));
   exports.Set("kernelsGroupBest", Napi::Function::New(env, GroupBest, "kernelsGroupBest"));
   exports.Set("kernelsExpandBeams", Napi::Function::New(env, ExpandBeams, "kernelsExpandBeams"));
+  exports.Set("kernelsHugeFloat32Array", Napi::Function::New(env, HugeFloat32Array, "kernelsHugeFloat32Array"));
 }
 
 }  // namespace iro::napi

@@ -14,7 +14,7 @@ export {
 export { Engine, type EngineNative, type SearchDecodeOptions } from './engine.js';
 export type * from './engine-types.js';
 export {
-  scoreValues, softmaxWeights, resample, topW, diverseTopW, groupBest, expandBeams, uniformOffsets,
+  scoreValues, softmaxWeights, resample, topW, diverseTopW, groupBest, expandBeams, uniformOffsets, hugePageFloat32Array,
   type KernelDevice, type KernelOptions, type SparseFeaturesInput, type ValueNetParams, type ValueScores, type ResampleMethod,
   type ResampleArgs, type SamplingOptions as KernelSamplingOptions, type ExpandBeamsArgs, type BeamExpansionResult,
 } from './kernels.js';

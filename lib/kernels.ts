@@ -134,11 +134,25 @@ interface KernelsNative {
   kernelsDiverseTopW(s: Float32Array, h: BigUint64Array, off: Int32Array, w: number, o: NativeOpts): Int32Array;
   kernelsGroupBest(s: Float32Array, off: Int32Array, k: number, o: NativeOpts): Int32Array;
   kernelsExpandBeams(a: ExpandBeamsArgs, o: NativeOpts): BeamExpansionResult;
+  kernelsHugeFloat32Array(length: number): Float32Array;
 }
 interface NativeOpts { threads: number; device: KernelDevice }
 
 const addon = (): KernelsNative => native() as unknown as KernelsNative;
 const opts = (o: KernelOptions = {}): NativeOpts => ({ threads: resolveThreads(o.threads), device: o.device ?? 'cpu' });
+
+/**
+ * A zero-filled Float32Array for large embedding tables (`ValueNetParams.E`): its memory is 2 MiB
+ * aligned and advised for transparent huge pages (Linux), so the random row reads of value scoring
+ * skip most page-table walks (1.3-1.6x faster with three 256 MB tables). Anywhere THP is off it
+ * behaves like `new Float32Array(length)`. Freed when the array is garbage-collected.
+ */
+export function hugePageFloat32Array(length: number): Float32Array {
+  if (!Number.isInteger(length) || length < 0 || length > 1073741823) {
+    throw invalidArgument(`length must be an integer between 0 and 1073741823 (got ${length})`);
+  }
+  return callNative(() => addon().kernelsHugeFloat32Array(length));
+}
 
 /** Values of every state under every net, and the combined score sum_m V_m / beta_m. */
 export function scoreValues(features: SparseFeaturesInput, nets: ValueNetParams[], betas: Float32Array | number[], options?: KernelOptions): ValueScores {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  diverseTopW, expandBeams, groupBest, resample, scoreValues, softmaxWeights, topW,
+  diverseTopW, expandBeams, groupBest, hugePageFloat32Array, resample, scoreValues, softmaxWeights, topW,
   type ResampleMethod, type SamplingOptions, type ValueNetParams,
 } from '../lib/kernels.js';
 import { getNative } from '../lib/native.js';
@@ -89,6 +89,23 @@ describe('value scoring', () => {
     const b = scoreValues(f, nets, [1, 0.5], { threads: 2 });
     expect(Array.from(b.values)).toEqual(Array.from(a.values));
     expect(Array.from(b.combined)).toEqual(Array.from(a.combined));
+  });
+
+  it('hugePageFloat32Array: zero-filled table memory that scores exactly like a plain array', () => {
+    const r = rng(21);
+    const n = 1 << 20; // 4 MiB: takes the 2 MiB-aligned path
+    const big = hugePageFloat32Array(n);
+    expect(big).toBeInstanceOf(Float32Array);
+    expect(big.length).toBe(n);
+    expect(big.every((v) => v === 0)).toBe(true);
+    expect(hugePageFloat32Array(0).length).toBe(0);
+    expect(hugePageFloat32Array(3).length).toBe(3);
+    const plain = randomNet(r, n / 16, 16, 8);
+    big.set(plain.E);
+    const f = randomFeatures(r, 300, 30, true);
+    const a = scoreValues(f, [plain], [1]), b = scoreValues(f, [{ ...plain, E: big }], [1]);
+    expect(Array.from(b.values)).toEqual(Array.from(a.values));
+    for (const bad of [-1, 1.5, NaN, 2 ** 31]) expect(() => hugePageFloat32Array(bad)).toThrow(invalid);
   });
 
   it('rejects bad betas, offsets, and dense widths with INVALID_ARGUMENT', () => {

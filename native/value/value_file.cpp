@@ -113,13 +113,13 @@ void save_value_file(const ValueModel& m, const std::string& path) {
   ip.no_alloc = true;
   std::unique_ptr<ggml_context, GgmlFree> gc(ggml_init(ip));
   if (!gc) fail(codes::kInternal, "cannot create a ggml context to describe the value tensors");
-  auto add = [&](const char* name, const std::vector<float>& data, int64_t ne0, int64_t ne1) {
+  auto add = [&](const char* name, const ParamVector& data, int64_t ne0, int64_t ne1) {
     ggml_tensor* t = ne1 > 0 ? ggml_new_tensor_2d(gc.get(), GGML_TYPE_F32, ne0, ne1) : ggml_new_tensor_1d(gc.get(), GGML_TYPE_F32, ne0);
     ggml_set_name(t, name);
     t->data = const_cast<float*>(data.data());
     gguf_add_tensor(g.get(), t);
   };
-  const std::vector<float> b2{m.b2};
+  const ParamVector b2{m.b2};
   add("value.embedding", m.E, m.dims.d, m.dims.n_buckets);
   if (m.dims.d_dense > 0) add("value.dense_proj", m.P, m.dims.d, m.dims.d_dense);
   add("value.b0", m.b0, m.dims.d, 0);
@@ -201,9 +201,9 @@ ValueModel load_value_file(const std::string& path) {
   struct Expect {
     const char* name;
     int64_t ne0, ne1;
-    std::vector<float>* dst;
+    ParamVector* dst;
   };
-  std::vector<float> b2(1);
+  ParamVector b2(1);
   std::vector<Expect> want = {{"value.embedding", d.d, d.n_buckets, &m.E}, {"value.b0", d.d, 1, &m.b0},
                               {"value.w1", d.d, d.hidden, &m.W1},          {"value.b1", d.hidden, 1, &m.b1},
                               {"value.w2", d.hidden, 1, &m.w2},            {"value.b2", 1, 1, &b2}};
@@ -239,7 +239,7 @@ ValueModel load_value_file(const std::string& path) {
   std::unique_ptr<FILE, FileClose> fp(std::fopen(path.c_str(), "rb"));
   if (!fp) fail(codes::kIo, "cannot open value file " + path + ": " + std::strerror(errno));
   for (size_t i = 0; i < want.size(); ++i) {
-    std::vector<float>& dst = *want[i].dst;
+    ParamVector& dst = *want[i].dst;
     dst.resize(static_cast<size_t>(slices[i].bytes / sizeof(float)));
     if (fseeko(fp.get(), static_cast<off_t>(slices[i].offset), SEEK_SET) != 0 ||
         std::fread(dst.data(), 1, slices[i].bytes, fp.get()) != slices[i].bytes) {

@@ -60,7 +60,7 @@ bool ValueModel::all_finite() const {
 
 namespace {
 // Uniform in [-a, a) from lane `tensor`, element index split over (sequence, position).
-void fill_uniform(std::vector<float>& t, float a, uint32_t seed, uint32_t tensor) {
+void fill_uniform(ParamVector& t, float a, uint32_t seed, uint32_t tensor) {
   for (size_t i = 0; i < t.size(); ++i) {
     const RngKey k{seed, 0x56414cu /* "VAL" */, static_cast<uint32_t>(i >> 32), static_cast<uint32_t>(i), tensor};
     t[i] = (2.0f * rng_uniform(k) - 1.0f) * a;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "native/common/huge_pages.h"
 #include "native/kernels/value_net.h"
 #include "native/value/featurizer.h"
 
@@ -44,11 +45,14 @@ struct ValueMeta {
   std::string metrics_json;  // the evaluation report as JSON ("" when none)
 };
 
+// Parameter storage: the embedding table is hundreds of MB read at random rows (huge pages).
+using ParamVector = std::vector<float, HugePageAllocator<float>>;
+
 struct ValueModel {
   ValueNetDims dims;
   FeaturizerConfig featurizer;
   ValueMeta meta;
-  std::vector<float> E, P, b0, W1, b1, w2;
+  ParamVector E, P, b0, W1, b1, w2;
   float b2 = 0.0f;
 
   ValueNetView view() const;

@@ -139,7 +139,7 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
   const int32_t d = m.dims.d;
   const uint32_t nb = static_cast<uint32_t>(m.dims.n_buckets);
   const size_t n_dense = dense_param_count(m.dims);
-  std::vector<float> mE(m.E.size(), 0.0f), vE(m.E.size(), 0.0f);
+  ParamVector mE(m.E.size(), 0.0f), vE(m.E.size(), 0.0f);  // as large as E, read at the same rows
   std::vector<int32_t> stepE(nb, 0);  // per-row Adam step: bias correction on the row's own timeline
   std::vector<float> mD(n_dense, 0.0f), vD(n_dense, 0.0f), gD(n_dense, 0.0f);
   std::vector<int32_t> slot_of(nb, -1);
