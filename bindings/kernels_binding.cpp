@@ -219,7 +219,14 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
     IRO_EXPECT(draw_offsets.ElementLength() == static_cast<size_t>(n) + 1, "drawOffsets must have one entry more than there are segments");
     const int32_t last = draw_offsets[static_cast<size_t>(n)];
     IRO_EXPECT(draw_offsets[0] >= 0 && last >= draw_offsets[0], "drawOffsets must start at >= 0 and not decrease");
-    auto draws = Napi::Int32Array::New(env, static_cast<size_t>(last));  // every entry is written
+    Napi::Int32Array draws;
+    if (info.Length() > 9 && !info[9].IsUndefined() && !info[9].IsNull()) {
+      draws = typed_array<int32_t>(info[9], "out");
+      IRO_EXPECT(draws.ElementLength() == static_cast<size_t>(last),
+                 "out must have one entry per draw (" + std::to_string(last) + "), got " + std::to_string(draws.ElementLength()));
+    } else {
+      draws = Napi::Int32Array::New(env, static_cast<size_t>(last));  // every entry is written
+    }
 #if defined(IRO_WITH_CUDA)
     if (opt.cuda)
       iro::cuda::resample(scores.Data(), offsets.Data(), n, tau, static_cast<ResampleMethod>(method), draw_offsets.Data(), seed, step,

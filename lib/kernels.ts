@@ -71,6 +71,11 @@ export interface ResampleArgs {
   step?: number;
   /** RngKey.request per segment (default: the segment index). */
   requestIds?: Uint32Array;
+  /**
+   * Where to write the draws (length = total draws); returned. For repeated calls on large
+   * segments: reusing one array skips allocating and zero-filling megabytes per call.
+   */
+  out?: Int32Array;
 }
 
 export interface SamplingOptions {
@@ -129,7 +134,7 @@ interface KernelsNative {
   kernelsScoreValues(f: SparseFeaturesInput, nets: ValueNetParams[], betas: Float32Array, o: NativeOpts): ValueScores;
   kernelsSoftmaxWeights(s: Float32Array, off: Int32Array, tau: number, o: NativeOpts): { logWeights: Float32Array; ess: Float32Array };
   kernelsResample(s: Float32Array, off: Int32Array, tau: number, method: number, drawOffsets: Int32Array, seed: number | bigint, step: number,
-    requestIds: Uint32Array | undefined, o: NativeOpts): Int32Array;
+    requestIds: Uint32Array | undefined, o: NativeOpts, out: Int32Array | undefined): Int32Array;
   kernelsTopW(s: Float32Array, off: Int32Array, w: number, o: NativeOpts): Int32Array;
   kernelsDiverseTopW(s: Float32Array, h: BigUint64Array, off: Int32Array, w: number, o: NativeOpts): Int32Array;
   kernelsGroupBest(s: Float32Array, off: Int32Array, k: number, o: NativeOpts): Int32Array;
@@ -177,7 +182,7 @@ export function resample(args: ResampleArgs, options?: KernelOptions): Int32Arra
   if (code === undefined) throw invalidArgument(`method must be one of ${Object.keys(METHOD_CODE).join(', ')} (got ${String(args.method)})`);
   const segments = Math.max(0, args.offsets.length - 1);
   const drawOffsets = typeof args.draws === 'number' ? uniformOffsets(segments, args.draws) : args.draws;
-  return callNative(() => addon().kernelsResample(args.scores, args.offsets, args.tau, code, drawOffsets, args.seed, args.step ?? 0, args.requestIds, opts(options)));
+  return callNative(() => addon().kernelsResample(args.scores, args.offsets, args.tau, code, drawOffsets, args.seed, args.step ?? 0, args.requestIds, opts(options), args.out));
 }
 
 /** The w best local indices per segment (best first; ties: lower index; -Infinity last): [segments x w]. */

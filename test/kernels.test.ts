@@ -205,6 +205,18 @@ describe('softmax weights and resampling', () => {
     }
   });
 
+  it('writes into a caller-provided out array and checks its length', () => {
+    const r = rng(8);
+    const { scores, offsets } = segmentsOf(r, [50, 20]);
+    const args = { scores, offsets, tau: 1, method: 'stratified' as const, draws: 7, seed: 3 };
+    const fresh = resample(args);
+    const out = new Int32Array(14).fill(-5);
+    expect(resample({ ...args, out })).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(fresh));
+    expect(() => resample({ ...args, out: new Int32Array(13) })).toThrow(/out must have one entry per draw \(14\), got 13/);
+    expect(() => resample({ ...args, out: new Float32Array(14) as unknown as Int32Array })).toThrow(invalid);
+  });
+
   it('draw frequencies match the softmax weights (chi-square)', () => {
     const scores = Float32Array.from([0, 1, -1, 0.5, 2, -Infinity]);
     const tau = 0.9, n = 20000;

@@ -137,8 +137,8 @@ function pick(w: Float64Array, cdf: Float64Array, target: number): number {
 }
 
 export function resampleRef(scores: Float32Array, offsets: Int32Array, tau: number, method: 'systematic' | 'stratified' | 'multinomial',
-  drawOffsets: Int32Array, seed: bigint, step: number, requestIds?: Uint32Array): Int32Array {
-  const out = new Int32Array(drawOffsets[drawOffsets.length - 1]!);
+  drawOffsets: Int32Array, seed: bigint, step: number, requestIds?: Uint32Array, into?: Int32Array): Int32Array {
+  const out = into ?? new Int32Array(drawOffsets[drawOffsets.length - 1]!);
   for (let s = 0; s + 1 < offsets.length; ++s) {
     const nd = drawOffsets[s + 1]! - drawOffsets[s]!;
     if (!nd) continue;
