@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -419,9 +420,16 @@ Napi::Value HugeFloat32Array(const Napi::CallbackInfo& info) {
     IRO_EXPECT(info.Length() > 0, "length is required");
     const size_t n = static_cast<size_t>(int_value(info[0], "length", 0, 1073741823.0));  // < 4 GiB of float32
     const size_t bytes = std::max<size_t>(n, 1) * sizeof(float);
-    void* p = huge_page_alloc(bytes);
-    std::memset(p, 0, bytes);
-    Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, p, n * sizeof(float), [](Napi::Env, void* data) { std::free(data); });
+    std::unique_ptr<void, void (*)(void*)> p(huge_page_alloc(bytes), std::free);
+    std::memset(p.get(), 0, bytes);
+    // Counted as external memory, so that V8's GC knows what dropping the array frees.
+    const int64_t counted = static_cast<int64_t>(bytes);
+    Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, p.get(), n * sizeof(float), [counted](Napi::Env e, void* data) {
+      std::free(data);
+      Napi::MemoryManagement::AdjustExternalMemory(e, -counted);
+    });
+    p.release();
+    Napi::MemoryManagement::AdjustExternalMemory(env, counted);
     return Napi::Float32Array::New(env, n, buf, 0);
   });
 }

@@ -18,10 +18,9 @@ void validate_score_inputs(const SparseFeatures& x, const ValueNetView* nets, in
     IRO_REQUIRE_ARG(x.offsets != nullptr, "feature offsets are required (n_states + 1 entries)");
     IRO_REQUIRE_ARG(x.offsets[0] >= 0, "feature offsets[0] must be >= 0, got " + std::to_string(x.offsets[0]));
     for (int32_t s = 0; s < x.n_states; ++s) {
-      if (x.offsets[s + 1] >= x.offsets[s]) continue;  // build the message only on failure
-      IRO_REQUIRE_ARG(x.offsets[s + 1] >= x.offsets[s], "feature offsets must be non-decreasing (offsets[" + std::to_string(s + 1) +
-                                                       "] = " + std::to_string(x.offsets[s + 1]) + " < offsets[" + std::to_string(s) +
-                                                       "] = " + std::to_string(x.offsets[s]) + ")");
+      IRO_REQUIRE_ARG(x.offsets[s + 1] >= x.offsets[s], "feature offsets must be non-decreasing (offsets[" + std::to_string(s + 1) + "] = " +
+                                                            std::to_string(x.offsets[s + 1]) + " < offsets[" + std::to_string(s) +
+                                                            "] = " + std::to_string(x.offsets[s]) + ")");
     }
     IRO_REQUIRE_ARG(x.offsets[x.n_states] == x.offsets[0] || x.ids != nullptr, "feature ids are required when states have features");
   }
