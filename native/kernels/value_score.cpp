@@ -53,10 +53,11 @@ struct PreparedNet {
   std::vector<float> W1T;  // [d x hidden]
 };
 
-// Prefetches the embedding row of id j (all its cache lines).
+// Prefetches the embedding row of id j (all its cache lines) into L2: rows are used once, and L2
+// tracks more misses in flight than L1 (measured: 24 rows ahead into L2 beat 12 into L1 by 15-25%).
 inline void prefetch_row(const ValueNetView& n, const SparseFeatures& x, int32_t j) {
   const float* row = n.E + static_cast<size_t>(x.ids[j] % static_cast<uint32_t>(n.dims.n_buckets)) * static_cast<size_t>(n.dims.d);
-  for (int32_t t = 0; t < n.dims.d; t += 16) __builtin_prefetch(row + t, 0, 3);
+  for (int32_t t = 0; t < n.dims.d; t += 16) __builtin_prefetch(row + t, 0, 2);
 }
 
 // Scores states [s0, s1) with one net into v[s - s0]. The embedding rows are random reads from a
@@ -67,7 +68,7 @@ inline void prefetch_row(const ValueNetView& n, const SparseFeatures& x, int32_t
 // not enable FMA contraction), so both clones give identical results.
 __attribute__((target_clones("avx2", "default"))) void score_range(const PreparedNet& pn, const SparseFeatures& x, int32_t s0, int32_t s1,
                                                                    float* __restrict a, float* __restrict h, float* __restrict v) {
-  constexpr int32_t kAhead = 12;
+  constexpr int32_t kAhead = 24;
   const ValueNetView& n = *pn.net;
   const int32_t d = n.dims.d, hidden = n.dims.hidden;
   const uint32_t nb = static_cast<uint32_t>(n.dims.n_buckets);
