@@ -149,7 +149,7 @@ const opts = (o: KernelOptions = {}): NativeOpts => ({ threads: resolveThreads(o
 /**
  * A zero-filled Float32Array for large embedding tables (`ValueNetParams.E`): its memory is 2 MiB
  * aligned and advised for transparent huge pages (Linux), so the random row reads of value scoring
- * skip most page-table walks (1.3-1.6x faster with three 256 MB tables). Anywhere THP is off it
+ * skip most page-table walks (1.3-1.7x faster with three 256 MB tables). Anywhere THP is off it
  * behaves like `new Float32Array(length)`. The memory is freed after the array is garbage-collected,
  * on a later turn of the event loop (N-API finalizers): a synchronous loop that allocates many large
  * tables holds them all until it yields. Allocate tables once and reuse them.
