@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bindings/modules.h"
+#include "bindings/engine_binding.h"  // to_int32_array, to_float32_array
 #include "bindings/napi_util.h"
 #include "native/common/huge_pages.h"
 #include "native/kernels/beam_expand.h"
@@ -98,6 +99,31 @@ int32_t check_offsets(const Napi::TypedArrayOf<int32_t>& off, size_t data_len, c
   return static_cast<int32_t>(n);
 }
 
+// Runs the CUDA twin when the options ask for it (CUDA variant only), else the CPU kernel; both
+// take the same arguments.
+#if defined(IRO_WITH_CUDA)
+#define IRO_RUN_KERNEL(opt, fn, ...) ((opt).cuda ? iro::cuda::fn(__VA_ARGS__) : iro::fn(__VA_ARGS__))
+#else
+#define IRO_RUN_KERNEL(opt, fn, ...) iro::fn(__VA_ARGS__)
+#endif
+
+// The segmented scores every resampling / selection kernel takes: scores, then n + 1 offsets.
+struct SegmentArgs {
+  Napi::Float32Array scores;
+  Napi::Int32Array offsets;
+  int32_t n;
+};
+SegmentArgs segment_args(const Napi::CallbackInfo& info, size_t scores_at, size_t offsets_at) {
+  SegmentArgs a{arg_array<float>(info, scores_at, "scores"), arg_array<int32_t>(info, offsets_at, "offsets"), 0};
+  a.n = check_offsets(a.offsets, a.scores.ElementLength(), "offsets");
+  return a;
+}
+
+float tau_arg(const Napi::CallbackInfo& info, size_t i) {
+  IRO_EXPECT(info.Length() > i && info[i].IsNumber(), "tau must be a number");
+  return info[i].As<Napi::Number>().FloatValue();
+}
+
 // ---- value scoring ----
 
 Napi::Value ScoreValues(const Napi::CallbackInfo& info) {
@@ -156,13 +182,7 @@ Napi::Value ScoreValues(const Napi::CallbackInfo& info) {
     }
     auto values = Napi::Float32Array::New(env, static_cast<size_t>(x.n_states) * static_cast<size_t>(n_nets));
     auto combined = Napi::Float32Array::New(env, static_cast<size_t>(x.n_states));
-    if (opt.cuda) {
-#if defined(IRO_WITH_CUDA)
-      iro::cuda::score_values(x, nets.data(), n_nets, betas.Data(), values.Data(), combined.Data(), opt.threads);
-#endif
-    } else {
-      iro::score_values(x, nets.data(), n_nets, betas.Data(), values.Data(), combined.Data(), opt.threads);
-    }
+    IRO_RUN_KERNEL(opt, score_values, x, nets.data(), n_nets, betas.Data(), values.Data(), combined.Data(), opt.threads);
     Napi::Object out = Napi::Object::New(env);
     out.Set("values", values);
     out.Set("combined", combined);
@@ -175,20 +195,12 @@ Napi::Value ScoreValues(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxWeights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    const auto scores = arg_array<float>(info, 0, "scores");
-    const auto offsets = arg_array<int32_t>(info, 1, "offsets");
-    IRO_EXPECT(info.Length() > 2 && info[2].IsNumber(), "tau must be a number");
-    const float tau = info[2].As<Napi::Number>().FloatValue();
+    const SegmentArgs sg = segment_args(info, 0, 1);
+    const float tau = tau_arg(info, 2);
     const KernelOptions opt = read_options(info, 3);
-    const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
-    auto lw = Napi::Float32Array::New(env, scores.ElementLength());
-    auto ess = Napi::Float32Array::New(env, static_cast<size_t>(n));
-    for (size_t i = 0; i < lw.ElementLength(); ++i) lw[i] = 0.0f;
-#if defined(IRO_WITH_CUDA)
-    if (opt.cuda) iro::cuda::softmax_weights(scores.Data(), offsets.Data(), n, tau, lw.Data(), ess.Data(), opt.threads);
-    else
-#endif
-      iro::softmax_weights(scores.Data(), offsets.Data(), n, tau, lw.Data(), ess.Data(), opt.threads);
+    auto lw = Napi::Float32Array::New(env, sg.scores.ElementLength());  // zero-filled: entries outside the segments stay 0
+    auto ess = Napi::Float32Array::New(env, static_cast<size_t>(sg.n));
+    IRO_RUN_KERNEL(opt, softmax_weights, sg.scores.Data(), sg.offsets.Data(), sg.n, tau, lw.Data(), ess.Data(), opt.threads);
     Napi::Object out = Napi::Object::New(env);
     out.Set("logWeights", lw);
     out.Set("ess", ess);
@@ -199,10 +211,9 @@ Napi::Value SoftmaxWeights(const Napi::CallbackInfo& info) {
 Napi::Value Resample(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    const auto scores = arg_array<float>(info, 0, "scores");
-    const auto offsets = arg_array<int32_t>(info, 1, "offsets");
-    IRO_EXPECT(info.Length() > 2 && info[2].IsNumber(), "tau must be a number");
-    const float tau = info[2].As<Napi::Number>().FloatValue();
+    const SegmentArgs sg = segment_args(info, 0, 1);
+    const int32_t n = sg.n;
+    const float tau = tau_arg(info, 2);
     IRO_EXPECT(info.Length() > 3, "method is required");
     const int32_t method = int_value(info[3], "method", 0, 2);
     const auto draw_offsets = arg_array<int32_t>(info, 4, "drawOffsets");
@@ -210,7 +221,6 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
     const uint64_t seed = seed_value(info[5]);
     const uint32_t step = static_cast<uint32_t>(int_value(info[6], "step", 0, 2147483647.0));
     const uint32_t* request_ids = nullptr;
-    const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
     if (info.Length() > 7 && !info[7].IsUndefined() && !info[7].IsNull()) {
       const auto r = typed_array<uint32_t>(info[7], "requestIds");
       IRO_EXPECT(r.ElementLength() == static_cast<size_t>(n), "requestIds must have one entry per segment");
@@ -230,12 +240,13 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
     }
 #if defined(IRO_WITH_CUDA)
     if (opt.cuda)
-      iro::cuda::resample(scores.Data(), offsets.Data(), n, tau, static_cast<ResampleMethod>(method), draw_offsets.Data(), seed, step,
+      iro::cuda::resample(sg.scores.Data(), sg.offsets.Data(), n, tau, static_cast<ResampleMethod>(method), draw_offsets.Data(), seed, step,
                           request_ids, draws.Data(), opt.threads);
     else
 #endif
-      iro::resample(scores.Data(), offsets.Data(), n, tau, static_cast<ResampleMethod>(method), draw_offsets.Data(), seed, step, request_ids,
-                    draws.Data(), opt.threads, static_cast<ResampleWorkspace*>(info.Data()));
+      // The CPU kernel also gets the environment's workspace (register_kernels).
+      iro::resample(sg.scores.Data(), sg.offsets.Data(), n, tau, static_cast<ResampleMethod>(method), draw_offsets.Data(), seed, step,
+                    request_ids, draws.Data(), opt.threads, static_cast<ResampleWorkspace*>(info.Data()));
     return draws;
   });
 }
@@ -243,18 +254,12 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
 Napi::Value TopW(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    const auto scores = arg_array<float>(info, 0, "scores");
-    const auto offsets = arg_array<int32_t>(info, 1, "offsets");
+    const SegmentArgs sg = segment_args(info, 0, 1);
     IRO_EXPECT(info.Length() > 2, "w is required");
     const int32_t w = int_value(info[2], "w", 0, 1 << 30);
     const KernelOptions opt = read_options(info, 3);
-    const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
-    auto out = Napi::Int32Array::New(env, static_cast<size_t>(n) * static_cast<size_t>(w));
-#if defined(IRO_WITH_CUDA)
-    if (opt.cuda) iro::cuda::top_w(scores.Data(), offsets.Data(), n, w, out.Data(), opt.threads);
-    else
-#endif
-      iro::top_w(scores.Data(), offsets.Data(), n, w, out.Data(), opt.threads);
+    auto out = Napi::Int32Array::New(env, static_cast<size_t>(sg.n) * static_cast<size_t>(w));
+    IRO_RUN_KERNEL(opt, top_w, sg.scores.Data(), sg.offsets.Data(), sg.n, w, out.Data(), opt.threads);
     return out;
   });
 }
@@ -262,22 +267,16 @@ Napi::Value TopW(const Napi::CallbackInfo& info) {
 Napi::Value DiverseTopW(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    const auto scores = arg_array<float>(info, 0, "scores");
     IRO_EXPECT(info.Length() > 1 && info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array,
            "hashes must be a BigUint64Array");
     const auto hashes = info[1].As<Napi::TypedArrayOf<uint64_t>>();
-    const auto offsets = arg_array<int32_t>(info, 2, "offsets");
+    const SegmentArgs sg = segment_args(info, 0, 2);
     IRO_EXPECT(info.Length() > 3, "w is required");
     const int32_t w = int_value(info[3], "w", 0, 1 << 30);
     const KernelOptions opt = read_options(info, 4);
-    const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
-    IRO_EXPECT(hashes.ElementLength() >= static_cast<size_t>(offsets[static_cast<size_t>(n)]), "hashes must have one entry per score");
-    auto out = Napi::Int32Array::New(env, static_cast<size_t>(n) * static_cast<size_t>(w));
-#if defined(IRO_WITH_CUDA)
-    if (opt.cuda) iro::cuda::diverse_top_w(scores.Data(), hashes.Data(), offsets.Data(), n, w, out.Data(), opt.threads);
-    else
-#endif
-      iro::diverse_top_w(scores.Data(), hashes.Data(), offsets.Data(), n, w, out.Data(), opt.threads);
+    IRO_EXPECT(hashes.ElementLength() >= static_cast<size_t>(sg.offsets[static_cast<size_t>(sg.n)]), "hashes must have one entry per score");
+    auto out = Napi::Int32Array::New(env, static_cast<size_t>(sg.n) * static_cast<size_t>(w));
+    IRO_RUN_KERNEL(opt, diverse_top_w, sg.scores.Data(), hashes.Data(), sg.offsets.Data(), sg.n, w, out.Data(), opt.threads);
     return out;
   });
 }
@@ -285,24 +284,21 @@ Napi::Value DiverseTopW(const Napi::CallbackInfo& info) {
 Napi::Value GroupBest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
-    const auto scores = arg_array<float>(info, 0, "scores");
-    const auto offsets = arg_array<int32_t>(info, 1, "offsets");
+    const SegmentArgs sg = segment_args(info, 0, 1);
     IRO_EXPECT(info.Length() > 2, "k is required");
     const int32_t k = int_value(info[2], "k", 1, 1 << 30);
     const KernelOptions opt = read_options(info, 3);
-    const int32_t n = check_offsets(offsets, scores.ElementLength(), "offsets");
-    const int32_t span = offsets[static_cast<size_t>(n)] - offsets[0];
+    const int32_t span = sg.offsets[static_cast<size_t>(sg.n)] - sg.offsets[0];
     auto out = Napi::Int32Array::New(env, static_cast<size_t>(span / k));
-#if defined(IRO_WITH_CUDA)
-    if (opt.cuda) iro::cuda::group_best(scores.Data(), offsets.Data(), n, k, out.Data(), opt.threads);
-    else
-#endif
-      iro::group_best(scores.Data(), offsets.Data(), n, k, out.Data(), opt.threads);
+    IRO_RUN_KERNEL(opt, group_best, sg.scores.Data(), sg.offsets.Data(), sg.n, k, out.Data(), opt.threads);
     return out;
   });
 }
 
 // ---- beam expansion ----
+
+using engine::to_float32_array;
+using engine::to_int32_array;
 
 SamplingParams read_params(const Napi::Value& v) {
   SamplingParams p;
@@ -313,12 +309,6 @@ SamplingParams read_params(const Napi::Value& v) {
   p.top_p = static_cast<float>(number_field(o, "topP", p.top_p));
   p.min_p = static_cast<float>(number_field(o, "minP", p.min_p));
   return p;
-}
-
-Napi::Int32Array to_js(Napi::Env env, const std::vector<int32_t>& v) {
-  auto a = Napi::Int32Array::New(env, v.size());
-  std::copy(v.begin(), v.end(), a.Data());
-  return a;
 }
 
 Napi::Value ExpandBeams(const Napi::CallbackInfo& info) {
@@ -382,28 +372,21 @@ Napi::Value ExpandBeams(const Napi::CallbackInfo& info) {
       std::copy(tok.Data(), tok.Data() + tok.ElementLength(), hist.Data());
       h.tokens = hist.Data();
     }
-    BeamExpansion e;
-#if defined(IRO_WITH_CUDA)
-    if (opt.cuda) e = iro::cuda::expand_beams(b, lg, sp, h, opt.threads);
-    else
-#endif
-      e = iro::expand_beams(b, lg, sp, h, opt.threads);
+    const BeamExpansion e = IRO_RUN_KERNEL(opt, expand_beams, b, lg, sp, h, opt.threads);
     Napi::Object out = Napi::Object::New(env);
-    out.Set("slotOffsets", to_js(env, e.layout.slot_offsets));
-    out.Set("childParent", to_js(env, e.layout.child_parent));
-    out.Set("childParentIndex", to_js(env, e.layout.child_parent_index));
-    out.Set("childNumber", to_js(env, e.layout.child_number));
+    out.Set("slotOffsets", to_int32_array(env, e.layout.slot_offsets));
+    out.Set("childParent", to_int32_array(env, e.layout.child_parent));
+    out.Set("childParentIndex", to_int32_array(env, e.layout.child_parent_index));
+    out.Set("childNumber", to_int32_array(env, e.layout.child_number));
     std::vector<int32_t> forks;
     for (const ForkOp& f : e.layout.forks) {
       forks.push_back(f.dst_slot);
       forks.push_back(f.src_slot);
     }
-    out.Set("forks", to_js(env, forks));
-    out.Set("forkOffsets", to_js(env, e.layout.fork_offsets));
-    out.Set("tokens", to_js(env, e.tokens));
-    auto lp = Napi::Float32Array::New(env, e.logprobs.size());
-    std::copy(e.logprobs.begin(), e.logprobs.end(), lp.Data());
-    out.Set("logprobs", lp);
+    out.Set("forks", to_int32_array(env, forks));
+    out.Set("forkOffsets", to_int32_array(env, e.layout.fork_offsets));
+    out.Set("tokens", to_int32_array(env, e.tokens));
+    out.Set("logprobs", to_float32_array(env, e.logprobs));
     out.Set("lengths", lengths);
     if (h.tokens) out.Set("history", hist);
     return out;
