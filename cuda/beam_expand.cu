@@ -121,19 +121,7 @@ void sample_children(const BeamLayout& L, const BeamLogits& lg, const BeamSampli
 
 BeamExpansion expand_beams(const BeamBatch& batch, const BeamLogits& logits, const BeamSampling& sampling, const BeamHistories& h,
                            int threads) {
-  BeamExpansion out;
-  out.layout = plan_beams(batch);
-  const int32_t total = out.layout.total_slots();
-  if (total == 0) return out;
-  IRO_REQUIRE_ARG(h.lengths != nullptr, "history lengths are required");
-  validate_beam_sampling(out.layout, logits, sampling, h.lengths);
-  check_histories_for_append(out.layout, h);
-  copy_histories(out.layout, h);
-  out.tokens.resize(static_cast<size_t>(total));
-  out.logprobs.resize(static_cast<size_t>(total));
-  iro::cuda::sample_children(out.layout, logits, sampling, h.lengths, out.tokens.data(), out.logprobs.data(), threads);
-  append_tokens(out, h);
-  return out;
+  return expand_beams_with(iro::cuda::sample_children, batch, logits, sampling, h, threads);
 }
 
 }  // namespace iro::cuda

@@ -141,6 +141,9 @@ void sample_children(const BeamLayout& L, const BeamLogits& lg, const BeamSampli
   });
 }
 
+namespace {
+
+// Every length in 0..capacity and every parent's length < capacity (CONTEXT_OVERFLOW otherwise).
 void check_histories_for_append(const BeamLayout& L, const BeamHistories& h) {
   const int32_t total = L.total_slots();
   if (total == 0) return;
@@ -156,6 +159,7 @@ void check_histories_for_append(const BeamLayout& L, const BeamHistories& h) {
   }
 }
 
+// Writes e.tokens[g] at position lengths[g] of slot g's history (when tokens is set); lengths grow by 1.
 void append_tokens(const BeamExpansion& e, const BeamHistories& h) {
   const int32_t total = e.layout.total_slots();
   for (int32_t g = 0; g < total; ++g) {
@@ -164,8 +168,10 @@ void append_tokens(const BeamExpansion& e, const BeamHistories& h) {
   }
 }
 
-BeamExpansion expand_beams(const BeamBatch& batch, const BeamLogits& logits, const BeamSampling& sampling,
-                           const BeamHistories& h, int threads) {
+}  // namespace
+
+BeamExpansion expand_beams_with(SampleChildrenFn sample, const BeamBatch& batch, const BeamLogits& logits,
+                                const BeamSampling& sampling, const BeamHistories& h, int threads) {
   BeamExpansion out;
   out.layout = plan_beams(batch);
   const int32_t total = out.layout.total_slots();
@@ -176,9 +182,14 @@ BeamExpansion expand_beams(const BeamBatch& batch, const BeamLogits& logits, con
   copy_histories(out.layout, h);
   out.tokens.resize(static_cast<size_t>(total));
   out.logprobs.resize(static_cast<size_t>(total));
-  sample_children(out.layout, logits, sampling, h.lengths, out.tokens.data(), out.logprobs.data(), threads);
+  sample(out.layout, logits, sampling, h.lengths, out.tokens.data(), out.logprobs.data(), threads);
   append_tokens(out, h);
   return out;
+}
+
+BeamExpansion expand_beams(const BeamBatch& batch, const BeamLogits& logits, const BeamSampling& sampling,
+                           const BeamHistories& h, int threads) {
+  return expand_beams_with(sample_children, batch, logits, sampling, h, threads);
 }
 
 }  // namespace iro

@@ -99,11 +99,12 @@ struct BeamExpansion {
 BeamExpansion expand_beams(const BeamBatch& batch, const BeamLogits& logits, const BeamSampling& sampling,
                            const BeamHistories& histories, int threads);
 
-// Steps of expand_beams shared with the CUDA twin:
-// every length in 0..capacity and every parent's length < capacity (CONTEXT_OVERFLOW otherwise);
-void check_histories_for_append(const BeamLayout& layout, const BeamHistories& h);
-// writes e.tokens[g] at position lengths[g] of slot g's history (when tokens is set) and grows lengths by 1.
-void append_tokens(const BeamExpansion& e, const BeamHistories& h);
+// expand_beams with the sampling step passed in: the CUDA twin gives its own sample_children, so
+// planning, the checks and the history bookkeeping exist once.
+using SampleChildrenFn = void (*)(const BeamLayout& layout, const BeamLogits& logits, const BeamSampling& sampling,
+                                  const int32_t* lengths, int32_t* tokens, float* logprobs, int threads);
+BeamExpansion expand_beams_with(SampleChildrenFn sample, const BeamBatch& batch, const BeamLogits& logits,
+                                const BeamSampling& sampling, const BeamHistories& histories, int threads);
 
 // Shared argument checks of the sampling step (also used by the CUDA twin).
 void validate_beam_sampling(const BeamLayout& layout, const BeamLogits& logits, const BeamSampling& sampling,
