@@ -290,20 +290,11 @@ __global__ void group_best_kernel(const float* __restrict__ scores, size_t n_gro
   out[g] = best;
 }
 
-void validate_common(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t w) {
-  validate_segment_scores(scores, offsets, n_segments);
-  IRO_REQUIRE_ARG(w >= 0, "w must be >= 0, got " + std::to_string(w));
-  for (int32_t s = 0; s < n_segments; ++s)
-    IRO_REQUIRE_ARG(offsets[s + 1] - offsets[s] >= w, "segment " + std::to_string(s) + " has " + std::to_string(offsets[s + 1] - offsets[s]) +
-                                                      " candidates, fewer than w = " + std::to_string(w));
-}
-
 }  // namespace
 
 void softmax_weights(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, float* log_weights,
                      float* ess, int threads) {
-  IRO_REQUIRE_ARG(std::isfinite(tau) && tau > 0.0f, "temperature tau must be finite and > 0, got " + std::to_string(tau));
-  validate_segment_scores(scores, offsets, n_segments);
+  validate_softmax_args(scores, offsets, n_segments, tau);  // the CPU kernel's checks
   if (n_segments == 0) return;
   const DevSegments seg = upload_segments(scores, offsets, n_segments);
   DevCdf cdf = compute_cdf(seg, tau);
@@ -325,16 +316,7 @@ void softmax_weights(const float* scores, const int32_t* offsets, int32_t n_segm
 void resample(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, ResampleMethod method,
               const int32_t* draw_offsets, uint64_t seed, uint32_t step, const uint32_t* request_ids, int32_t* draws,
               int threads) {
-  IRO_REQUIRE_ARG(std::isfinite(tau) && tau > 0.0f, "temperature tau must be finite and > 0, got " + std::to_string(tau));
-  IRO_REQUIRE_ARG(method == ResampleMethod::kSystematic || method == ResampleMethod::kStratified || method == ResampleMethod::kMultinomial,
-              "unknown resampling method " + std::to_string(static_cast<int>(method)));
-  validate_segment_scores(scores, offsets, n_segments);
-  IRO_REQUIRE_ARG(draw_offsets != nullptr && draw_offsets[0] >= 0, "draw offsets are required and must start at >= 0");
-  for (int32_t s = 0; s < n_segments; ++s) {
-    IRO_REQUIRE_ARG(draw_offsets[s + 1] >= draw_offsets[s], "draw offsets must be non-decreasing (segment " + std::to_string(s) + ")");
-    IRO_REQUIRE_ARG(draw_offsets[s + 1] == draw_offsets[s] || offsets[s + 1] > offsets[s],
-                "segment " + std::to_string(s) + " has no candidates but asks for draws");
-  }
+  validate_resample_args(scores, offsets, n_segments, tau, method, draw_offsets);
   if (n_segments == 0) return;
   const DevSegments seg = upload_segments(scores, offsets, n_segments);
   DevCdf cdf = compute_cdf(seg, tau);
@@ -353,7 +335,7 @@ void resample(const float* scores, const int32_t* offsets, int32_t n_segments, f
 }
 
 void top_w(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t w, int32_t* out, int threads) {
-  validate_common(scores, offsets, n_segments, w);
+  validate_top_w_args(scores, offsets, n_segments, w);
   if (n_segments == 0 || w == 0) return;
   const DevSegments seg = upload_segments(scores, offsets, n_segments);
   Ranked r = rank_segments(seg);
@@ -366,7 +348,7 @@ void top_w(const float* scores, const int32_t* offsets, int32_t n_segments, int3
 
 void diverse_top_w(const float* scores, const uint64_t* hashes, const int32_t* offsets, int32_t n_segments, int32_t w,
                    int32_t* out, int threads) {
-  validate_common(scores, offsets, n_segments, w);
+  validate_top_w_args(scores, offsets, n_segments, w);
   if (n_segments > 0 && offsets[n_segments] > offsets[0]) IRO_REQUIRE_ARG(hashes != nullptr, "continuation hashes are required");
   if (n_segments == 0 || w == 0) return;
   const DevSegments seg = upload_segments(scores, offsets, n_segments);
@@ -384,11 +366,7 @@ void diverse_top_w(const float* scores, const uint64_t* hashes, const int32_t* o
 }
 
 void group_best(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t k, int32_t* out, int threads) {
-  validate_segment_scores(scores, offsets, n_segments);
-  IRO_REQUIRE_ARG(k >= 1, "k (children per group) must be >= 1, got " + std::to_string(k));
-  for (int32_t s = 0; s < n_segments; ++s)
-    IRO_REQUIRE_ARG((offsets[s + 1] - offsets[s]) % k == 0, "segment " + std::to_string(s) + " has " + std::to_string(offsets[s + 1] - offsets[s]) +
-                                                           " candidates, not a multiple of k = " + std::to_string(k));
+  validate_group_best_args(scores, offsets, n_segments, k);
   if (n_segments == 0) return;
   const DevSegments seg = upload_segments(scores, offsets, n_segments);
   const size_t n_groups = seg.n / static_cast<size_t>(k);

@@ -394,10 +394,39 @@ void validate_segment_scores(const float* scores, const int32_t* offsets, int32_
   }
 }
 
-void softmax_weights(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, float* log_weights,
-                     float* ess, int threads) {
+void validate_softmax_args(const float* scores, const int32_t* offsets, int32_t n_segments, float tau) {
   validate_tau(tau);
   validate_segment_scores(scores, offsets, n_segments);
+}
+
+void validate_resample_args(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, ResampleMethod method,
+                            const int32_t* draw_offsets) {
+  validate_tau(tau);
+  IRO_REQUIRE_ARG(method == ResampleMethod::kSystematic || method == ResampleMethod::kStratified || method == ResampleMethod::kMultinomial,
+              "unknown resampling method " + std::to_string(static_cast<int>(method)));
+  validate_segment_scores(scores, offsets, n_segments);
+  validate_offsets(draw_offsets, n_segments, "draw offsets");
+  for (int32_t s = 0; s < n_segments; ++s)
+    if (draw_offsets[s + 1] != draw_offsets[s] && offsets[s + 1] == offsets[s])
+      fail(codes::kInvalidArgument, "segment " + std::to_string(s) + " has no candidates but asks for draws");
+}
+
+void validate_top_w_args(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t w) {
+  validate_segment_scores(scores, offsets, n_segments);
+  validate_w(offsets, n_segments, w);
+}
+
+void validate_group_best_args(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t k) {
+  validate_segment_scores(scores, offsets, n_segments);
+  IRO_REQUIRE_ARG(k >= 1, "k (children per group) must be >= 1, got " + std::to_string(k));
+  for (int32_t s = 0; s < n_segments; ++s)
+    IRO_REQUIRE_ARG((offsets[s + 1] - offsets[s]) % k == 0, "segment " + std::to_string(s) + " has " + std::to_string(offsets[s + 1] - offsets[s]) +
+                                                           " candidates, not a multiple of k = " + std::to_string(k));
+}
+
+void softmax_weights(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, float* log_weights,
+                     float* ess, int threads) {
+  validate_softmax_args(scores, offsets, n_segments, tau);
   // Many segments: one thread per segment. Few: segments in turn, each split across the threads.
   const bool inner = n_segments < std::max(1, threads);
   parallel_for(static_cast<size_t>(n_segments), inner ? 1 : threads, 1, [&](size_t b, size_t e) {
@@ -432,14 +461,7 @@ void softmax_weights(const float* scores, const int32_t* offsets, int32_t n_segm
 void resample(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, ResampleMethod method,
               const int32_t* draw_offsets, uint64_t seed, uint32_t step, const uint32_t* request_ids, int32_t* draws,
               int threads, ResampleWorkspace* workspace) {
-  validate_tau(tau);
-  IRO_REQUIRE_ARG(method == ResampleMethod::kSystematic || method == ResampleMethod::kStratified || method == ResampleMethod::kMultinomial,
-              "unknown resampling method " + std::to_string(static_cast<int>(method)));
-  validate_segment_scores(scores, offsets, n_segments);
-  validate_offsets(draw_offsets, n_segments, "draw offsets");
-  for (int32_t s = 0; s < n_segments; ++s)
-    if (draw_offsets[s + 1] != draw_offsets[s] && offsets[s + 1] == offsets[s])
-      fail(codes::kInvalidArgument, "segment " + std::to_string(s) + " has no candidates but asks for draws");
+  validate_resample_args(scores, offsets, n_segments, tau, method, draw_offsets);
   const bool inner = n_segments < std::max(1, threads);
   const bool one_at_a_time = inner || threads <= 1 || n_segments <= 1;
   parallel_for(static_cast<size_t>(n_segments), inner ? 1 : threads, 1, [&](size_t b, size_t e) {
@@ -502,8 +524,7 @@ void resample(const float* scores, const int32_t* offsets, int32_t n_segments, f
 }
 
 void top_w(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t w, int32_t* out, int threads) {
-  validate_segment_scores(scores, offsets, n_segments);
-  validate_w(offsets, n_segments, w);
+  validate_top_w_args(scores, offsets, n_segments, w);
   parallel_for(static_cast<size_t>(n_segments), threads, 1, [&](size_t b, size_t e) {
     std::vector<int32_t> idx;
     for (size_t s = b; s < e; ++s) {
@@ -518,8 +539,7 @@ void top_w(const float* scores, const int32_t* offsets, int32_t n_segments, int3
 
 void diverse_top_w(const float* scores, const uint64_t* hashes, const int32_t* offsets, int32_t n_segments, int32_t w,
                    int32_t* out, int threads) {
-  validate_segment_scores(scores, offsets, n_segments);
-  validate_w(offsets, n_segments, w);
+  validate_top_w_args(scores, offsets, n_segments, w);
   if (n_segments > 0 && offsets[n_segments] > offsets[0]) IRO_REQUIRE_ARG(hashes != nullptr, "continuation hashes are required");
   parallel_for(static_cast<size_t>(n_segments), threads, 1, [&](size_t b, size_t e) {
     std::vector<int32_t> idx;
@@ -551,11 +571,7 @@ void diverse_top_w(const float* scores, const uint64_t* hashes, const int32_t* o
 }
 
 void group_best(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t k, int32_t* out, int threads) {
-  validate_segment_scores(scores, offsets, n_segments);
-  IRO_REQUIRE_ARG(k >= 1, "k (children per group) must be >= 1, got " + std::to_string(k));
-  for (int32_t s = 0; s < n_segments; ++s)
-    IRO_REQUIRE_ARG((offsets[s + 1] - offsets[s]) % k == 0, "segment " + std::to_string(s) + " has " + std::to_string(offsets[s + 1] - offsets[s]) +
-                                                           " candidates, not a multiple of k = " + std::to_string(k));
+  validate_group_best_args(scores, offsets, n_segments, k);
   parallel_for(static_cast<size_t>(n_segments), threads, 1, [&](size_t b, size_t e) {
     for (size_t s = b; s < e; ++s) {
       const float* sc = scores + offsets[s];

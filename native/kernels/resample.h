@@ -44,6 +44,14 @@ inline constexpr int32_t kCdfBlock = 1024;
 // Checks offsets and scores as described above; throws INVALID_ARGUMENT.
 void validate_segment_scores(const float* scores, const int32_t* offsets, int32_t n_segments);
 
+// The complete argument checks of each entry point below (INVALID_ARGUMENT naming the problem).
+// The CUDA twin runs the very same ones, so both sides reject the same inputs with the same messages.
+void validate_softmax_args(const float* scores, const int32_t* offsets, int32_t n_segments, float tau);
+void validate_resample_args(const float* scores, const int32_t* offsets, int32_t n_segments, float tau, ResampleMethod method,
+                            const int32_t* draw_offsets);
+void validate_top_w_args(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t w);  // top_w, diverse_top_w
+void validate_group_best_args(const float* scores, const int32_t* offsets, int32_t n_segments, int32_t k);
+
 // Normalised log-weights of softmax(score / tau) per segment and the effective sample size.
 //   log_weights[j] = z_j - log(total)  (float; -inf for -inf scores), indexed like scores (global j);
 //   ess[s] = total^2 / sum_i w_i^2     (1 .. len_s; 0 for an empty segment).
