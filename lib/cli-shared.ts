@@ -1,5 +1,6 @@
-/** Option parsing shared by the train and bench commands: prompts, rewards, signals. */
+/** Option parsing shared by the commands: search settings, prompts, rewards, signals. */
 import { setMaxListeners } from 'node:events';
+import type { Argv } from 'yargs';
 import { IroError } from './errors.js';
 import { loadPromptsFile } from './prompts.js';
 import { httpReward } from './reward-http.js';
@@ -8,6 +9,20 @@ import { reviewPositivity } from './rewards.js';
 import { reviewPrompts } from './task/reviews.js';
 
 export const BUILTIN_REWARDS = ['positivity'] as const;
+
+/** The chunk-level search settings of `decode` and of `train`'s guided rollouts. */
+export interface SearchCliArgs { w: number; k: number; l: number; maxTokens: number; temperature: number; topK: number }
+
+/** Adds --w --k --l --max-tokens --temperature --top-k (`beams` says what the kept beams are for). */
+export function withSearchOptions<T>(y: Argv<T>, defaults: { maxTokens: number; beams: string }): Argv<T & SearchCliArgs> {
+  return y
+    .option('w', { type: 'number', default: 4, describe: defaults.beams })
+    .option('k', { type: 'number', default: 4, describe: 'children per beam' })
+    .option('l', { type: 'number', default: 8, describe: 'tokens per chunk' })
+    .option('max-tokens', { type: 'number', default: defaults.maxTokens })
+    .option('temperature', { type: 'number', default: 0.7 })
+    .option('top-k', { type: 'number', default: 50 }) as unknown as Argv<T & SearchCliArgs>;
+}
 
 /** `--reward`: a built-in name or an http(s) URL of a batch reward endpoint. */
 export function rewardFromOption(spec: string | undefined): { reward: Reward; name: string } {

@@ -4,21 +4,12 @@
  */
 import type { Engine } from './engine.js';
 import type { DecodeCandidate } from './engine-types.js';
+import type { SearchOptions } from './search.js';
 import type { IroBackend, Rollout, TrainedValue, ValueExample } from './trainer.js';
 import { ValueFunction, type ValueTrainOptions } from './value.js';
 
-/** Search settings of the rollouts after iteration 1 (DESIGN.md §7 defaults). */
-export interface IroSearchSettings {
-  w?: number;
-  k?: number;
-  l?: number;
-  maxTokens?: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  strategy?: 'diverse' | 'topw' | 'group' | 'softmax';
-}
+/** Search settings of the rollouts after iteration 1 (defaults: DEFAULT_IRO_SEARCH, DESIGN.md §7). */
+export type IroSearchSettings = Pick<SearchOptions, 'w' | 'k' | 'l' | 'maxTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'strategy'>;
 
 export const DEFAULT_IRO_SEARCH: Required<IroSearchSettings> = {
   w: 4, k: 4, l: 8, maxTokens: 48, temperature: 0.7, topK: 50, topP: 1, minP: 0, strategy: 'diverse',

@@ -1,23 +1,17 @@
 import type { Argv, CommandModule } from 'yargs';
-import { rewardFromOption } from '../cli-shared.js';
+import { rewardFromOption, withSearchOptions, type SearchCliArgs } from '../cli-shared.js';
 import { Engine } from '../engine.js';
 import { invalidArgument } from '../errors.js';
 import { defaultModelPath } from '../forge-default.js';
 import type { SearchStrategy, SearchValue } from '../search.js';
 import { ValueFunction } from '../value.js';
 
-interface DecodeArgs {
+interface DecodeArgs extends SearchCliArgs {
   model?: string;
   reward?: string;
   values: string[];
   prompt: string;
   json: boolean;
-  w: number;
-  k: number;
-  l: number;
-  maxTokens: number;
-  temperature: number;
-  topK: number;
   strategy: string;
   seed: number;
   threads?: number;
@@ -36,18 +30,12 @@ export const decodeCommand: CommandModule<object, DecodeArgs> = {
   command: 'decode',
   describe: 'Value-guided search (or plain sampling without --values) on a GGUF model',
   builder: (y: Argv) =>
-    y
+    withSearchOptions(y
       .option('model', { type: 'string', describe: 'base model (.gguf; default: the embedded review model)' })
       .option('values', { type: 'string', array: true, default: [], describe: 'value files, each path[:beta]' })
       .option('prompt', { type: 'string', demandOption: true })
       .option('reward', { type: 'string', describe: 'rerank the final candidates by this reward (positivity or an http(s):// endpoint); default: by value' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the whole result as JSON' })
-      .option('w', { type: 'number', default: 4, describe: 'beams kept' })
-      .option('k', { type: 'number', default: 4, describe: 'children per beam' })
-      .option('l', { type: 'number', default: 8, describe: 'tokens per chunk' })
-      .option('max-tokens', { type: 'number', default: 64 })
-      .option('temperature', { type: 'number', default: 0.7 })
-      .option('top-k', { type: 'number', default: 50 })
+      .option('json', { type: 'boolean', default: false, describe: 'print the whole result as JSON' }), { maxTokens: 64, beams: 'beams kept' })
       .option('strategy', { type: 'string', default: 'diverse', choices: ['diverse', 'topw', 'group', 'softmax'] })
       .option('seed', { type: 'number', default: 0 })
       .option('threads', { type: 'number' })

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { interruptSignal, promptsFromOption, rewardFromOption } from '../cli-shared.js';
+import { interruptSignal, promptsFromOption, rewardFromOption, withSearchOptions, type SearchCliArgs } from '../cli-shared.js';
 import { Engine } from '../engine.js';
 import { IroError } from '../errors.js';
 import { readJsonIfExists } from '../atomic-file.js';
@@ -9,7 +9,7 @@ import { engineBackend } from '../iro-backend.js';
 import { createProgress, defaultProgressMode, type ProgressTask } from '../progress.js';
 import { IroTrainer, type RunManifest } from '../trainer.js';
 
-interface TrainArgs {
+interface TrainArgs extends SearchCliArgs {
   model?: string;
   prompts?: string;
   reward?: string;
@@ -21,12 +21,6 @@ interface TrainArgs {
   rolloutsPerPrompt: number;
   resampleTemperature: number;
   warmStart: boolean;
-  w: number;
-  k: number;
-  l: number;
-  maxTokens: number;
-  temperature: number;
-  topK: number;
   valueEpochs: number;
   threads?: number;
   seed: number;
@@ -39,7 +33,7 @@ interface RunArgs { model: string; prompts?: string; reward?: string; options: O
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Run the IRO loop: rollouts, reward, reweighting and a value function per iteration, in a resumable run folder',
-  builder: (y: Argv) => y
+  builder: (y: Argv) => withSearchOptions(y
     .option('model', { type: 'string', describe: 'GGUF model (default: the embedded review model)' })
     .option('prompts', { type: 'string', describe: 'JSONL prompts file (default: built-in review prompts)' })
     .option('reward', { type: 'string', describe: 'positivity or an http(s):// batch reward endpoint' })
@@ -50,13 +44,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     .option('prompts-per-iteration', { type: 'number', default: 32 })
     .option('rollouts-per-prompt', { type: 'number', default: 4 })
     .option('resample-temperature', { type: 'number', default: 0, describe: 'τ of the reweighting (0 keeps the best candidate of each prompt)' })
-    .option('warm-start', { type: 'boolean', default: false, describe: 'initialise V_t from V_{t-1}' })
-    .option('w', { type: 'number', default: 4, describe: 'beams kept (guided rollouts)' })
-    .option('k', { type: 'number', default: 4, describe: 'children per beam' })
-    .option('l', { type: 'number', default: 8, describe: 'tokens per chunk' })
-    .option('max-tokens', { type: 'number', default: 96 })
-    .option('temperature', { type: 'number', default: 0.7 })
-    .option('top-k', { type: 'number', default: 50 })
+    .option('warm-start', { type: 'boolean', default: false, describe: 'initialise V_t from V_{t-1}' }), { maxTokens: 96, beams: 'beams kept (guided rollouts)' })
     .option('value-epochs', { type: 'number', default: 40 })
     .option('threads', { type: 'number' })
     .option('seed', { type: 'number', default: 1 })
