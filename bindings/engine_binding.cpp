@@ -13,11 +13,16 @@ struct Holder {
   BoxRef box;
 };
 
-}  // namespace
-
 Napi::Value wrap_box(Napi::Env env, BoxRef box) {
   return Napi::External<Holder>::New(env, new Holder{std::move(box)}, [](Napi::Env, Holder* h) { delete h; });
 }
+
+// Optional boolean argument i: anything but a boolean means the fallback.
+bool bool_arg(const Napi::CallbackInfo& info, size_t i, bool fallback) {
+  return info.Length() > i && info[i].IsBoolean() ? info[i].As<Napi::Boolean>().Value() : fallback;
+}
+
+}  // namespace
 
 BoxRef box_of(const Napi::Value& handle) {
   IRO_EXPECT(handle.IsExternal(), "engine handle expected");
@@ -35,22 +40,18 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
     const std::string path = string_arg(info, 0, "model");
     Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
     iro::engine::ContextOptions co;
-    co.context_size = opt_int(o, "contextSize", 2048);
-    co.max_sequences = opt_int(o, "maxSequences", 16);
-    co.threads = opt_int(o, "threads", default_thread_count());
-    co.poll = opt_int(o, "poll", -1);
-    const int32_t gpu_layers = opt_int(o, "gpuLayers", 0);
+    co.context_size = int_field(o, "contextSize", 2048);
+    co.max_sequences = int_field(o, "maxSequences", 16);
+    co.threads = int_field(o, "threads", default_thread_count());
+    co.poll = int_field(o, "poll", -1);
+    const int32_t gpu_layers = int_field(o, "gpuLayers", 0);
     IRO_EXPECT(co.context_size >= 16 && co.context_size <= (1 << 24), "contextSize must be an integer in [16, 16777216]");
     IRO_EXPECT(co.max_sequences >= 1 && co.max_sequences <= 256, "maxSequences must be an integer in [1, 256]");
     IRO_EXPECT(co.threads >= 1 && co.threads <= 1024, "threads must be an integer in [1, 1024]");
     IRO_EXPECT(co.poll >= -1 && co.poll <= 100, "poll must be -1 or an integer in [0, 100]");
 
     auto cancelled = std::make_shared<std::atomic<bool>>(false);
-    std::shared_ptr<Napi::ThreadSafeFunction> progress;
-    if (info.Length() > 2 && info[2].IsFunction()) {
-      progress = std::make_shared<Napi::ThreadSafeFunction>(
-          Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "iro-engine-load-progress", 0, 1));
-    }
+    std::shared_ptr<Napi::ThreadSafeFunction> progress = optional_callback(info, 2, "iro-engine-load-progress");
     iro::engine::ModelOptions mo;
     mo.path = path;
     mo.gpu_layers = gpu_layers;
@@ -63,10 +64,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::Promise promise = PromiseWorker<BoxRef>::Start(
         env,
         [mo, co, cancelled, progress]() -> BoxRef {
-          struct Release {
-            std::shared_ptr<Napi::ThreadSafeFunction> p;
-            ~Release() { if (p) p->Release(); }
-          } release{progress};
+          ReleaseOnExit release{progress};
           auto box = std::make_shared<EngineBox>();
           box->model = iro::engine::Model::load(mo);
           if (cancelled->load()) fail(codes::kAborted, "model loading was aborted");
@@ -75,10 +73,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
           return box;
         },
         [](Napi::Env env, BoxRef& box) -> Napi::Value { return wrap_box(env, box); }, "iro-engine-load");
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("promise", promise);
-    out.Set("cancel", Napi::Function::New(env, [cancelled](const Napi::CallbackInfo&) { cancelled->store(true); }, "cancel"));
-    return out;
+    return cancellable(env, promise, cancelled);
   });
 }
 
@@ -125,10 +120,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("bos", m.bos());
     o.Set("eos", m.eos());
     o.Set("hasChatTemplate", m.has_chat_template());
-    Napi::Object vocab = Napi::Object::New(env);
-    vocab.Set("size", m.fingerprint().n_tokens);
-    vocab.Set("fingerprint", m.fingerprint().hex);
-    o.Set("vocab", vocab);
+    o.Set("vocab", vocab_to_js(env, m.fingerprint().n_tokens, m.fingerprint().hex));
     return o;
   });
 }
@@ -139,9 +131,7 @@ Napi::Value Tokenize(const Napi::CallbackInfo& info) {
   return guard(env, [&]() -> Napi::Value {
     BoxRef box = box_of(info[0]);
     const std::string text = string_arg(info, 1, "text");
-    const bool add_special = info.Length() > 2 && info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value() : true;
-    const bool parse_special = info.Length() > 3 && info[3].IsBoolean() ? info[3].As<Napi::Boolean>().Value() : false;
-    return to_int32_array(env, box->model->tokenize(text, add_special, parse_special));
+    return to_typed_array(env, box->model->tokenize(text, bool_arg(info, 2, true), bool_arg(info, 3, false)));
   });
 }
 
@@ -150,9 +140,8 @@ Napi::Value Detokenize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     BoxRef box = box_of(info[0]);
-    const auto tokens = tokens_arg(info[1], "tokens");
-    const bool special = info.Length() > 2 && info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value() : false;
-    return Napi::String::New(env, box->model->detokenize(tokens, special));
+    const auto tokens = typed_vector<int32_t>(info[1], "tokens");
+    return Napi::String::New(env, box->model->detokenize(tokens, bool_arg(info, 2, false)));
   });
 }
 
@@ -163,16 +152,17 @@ Napi::Value ApplyChatTemplate(const Napi::CallbackInfo& info) {
     BoxRef box = box_of(info[0]);
     IRO_EXPECT(info.Length() > 1 && info[1].IsArray(), "messages must be an array of { role, content }");
     Napi::Array a = info[1].As<Napi::Array>();
+    const uint32_t n = a.Length();
     std::vector<iro::engine::ChatMessage> msgs;
-    for (uint32_t i = 0; i < a.Length(); ++i) {
+    for (uint32_t i = 0; i < n; ++i) {
       Napi::Value e = a.Get(i);
       IRO_EXPECT(e.IsObject(), "messages[" + std::to_string(i) + "] must be an object");
       Napi::Object m = e.As<Napi::Object>();
-      IRO_EXPECT(m.Get("role").IsString() && m.Get("content").IsString(), "messages[" + std::to_string(i) + "] needs string role and content");
-      msgs.push_back({m.Get("role").As<Napi::String>().Utf8Value(), m.Get("content").As<Napi::String>().Utf8Value()});
+      const Napi::Value role = m.Get("role"), content = m.Get("content");
+      IRO_EXPECT(role.IsString() && content.IsString(), "messages[" + std::to_string(i) + "] needs string role and content");
+      msgs.push_back({role.As<Napi::String>().Utf8Value(), content.As<Napi::String>().Utf8Value()});
     }
-    const bool add_assistant = info.Length() > 2 && info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value() : true;
-    return Napi::String::New(env, box->model->apply_chat_template(msgs, add_assistant));
+    return Napi::String::New(env, box->model->apply_chat_template(msgs, bool_arg(info, 2, true)));
   });
 }
 
@@ -181,12 +171,14 @@ Napi::Value ApplyChatTemplate(const Napi::CallbackInfo& info) {
 
 void register_engine(Napi::Env env, Napi::Object exports) {
   using namespace engine;
-  exports.Set("engineLoad", Napi::Function::New(env, Load, "engineLoad"));
-  exports.Set("engineDispose", Napi::Function::New(env, Dispose, "engineDispose"));
-  exports.Set("engineInfo", Napi::Function::New(env, Info, "engineInfo"));
-  exports.Set("engineTokenize", Napi::Function::New(env, Tokenize, "engineTokenize"));
-  exports.Set("engineDetokenize", Napi::Function::New(env, Detokenize, "engineDetokenize"));
-  exports.Set("engineApplyChatTemplate", Napi::Function::New(env, ApplyChatTemplate, "engineApplyChatTemplate"));
+  export_functions(env, exports, {
+      {"engineLoad", Load},
+      {"engineDispose", Dispose},
+      {"engineInfo", Info},
+      {"engineTokenize", Tokenize},
+      {"engineDetokenize", Detokenize},
+      {"engineApplyChatTemplate", ApplyChatTemplate},
+  });
   register_decode(env, exports);
 }
 

@@ -1,13 +1,11 @@
-// Shared pieces of the engine bindings: the handle object behind a JS engine, and option readers.
+// Shared pieces of the engine bindings: the handle object behind a JS engine, request option
+// readers, and the settling of a request's promise from the scheduler thread.
 #pragma once
 #include <napi.h>
 
 #include <atomic>
-#include <cmath>
+#include <functional>
 #include <memory>
-#include <mutex>
-#include <string>
-#include <vector>
 
 #include "bindings/napi_util.h"
 #include "native/engine/model.h"
@@ -30,38 +28,47 @@ using BoxRef = std::shared_ptr<EngineBox>;
 
 // The live box behind a handle, or throws DISPOSED / INVALID_ARGUMENT.
 BoxRef box_of(const Napi::Value& handle);
-Napi::Value wrap_box(Napi::Env env, BoxRef box);
 
-inline double opt_number(const Napi::Object& o, const char* key, double fallback) { return number_field(o, key, fallback); }
-
-inline int32_t opt_int(const Napi::Object& o, const char* key, int32_t fallback) {
-  const double v = number_field(o, key, fallback);
-  IRO_EXPECT(std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 2147483647.0, std::string(key) + " must be an integer");
-  return static_cast<int32_t>(v);
+// Token sampling options of a request (decoding and search read the same names and defaults).
+inline iro::SamplingParams sampling_fields(const Napi::Object& o) {
+  iro::SamplingParams p;
+  p.temperature = static_cast<float>(number_field(o, "temperature", 0.7));
+  p.top_k = int_field(o, "topK", 50);
+  p.top_p = static_cast<float>(number_field(o, "topP", 1.0));
+  p.min_p = static_cast<float>(number_field(o, "minP", 0.0));
+  return p;
 }
 
-inline bool opt_bool(const Napi::Object& o, const char* key, bool fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  IRO_EXPECT(v.IsBoolean(), std::string(key) + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
+inline uint32_t request_index_field(const Napi::Object& o) {
+  const int32_t ri = int_field(o, "requestIndex", 0);
+  IRO_EXPECT(ri >= 0, "requestIndex must be >= 0");
+  return static_cast<uint32_t>(ri);
 }
 
-inline std::vector<int32_t> tokens_arg(const Napi::Value& v, const char* name) {
-  auto a = typed_array<int32_t>(v, name);
-  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+// A thread-safe function with no JS callback of its own: the scheduler thread settles a request's
+// promise through it.
+inline std::shared_ptr<Napi::ThreadSafeFunction> settle_channel(Napi::Env env, const char* name) {
+  return std::make_shared<Napi::ThreadSafeFunction>(
+      Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), name, 0, 1));
 }
 
-inline Napi::Int32Array to_int32_array(Napi::Env env, const std::vector<int32_t>& v) {
-  auto a = Napi::Int32Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
-  return a;
-}
-
-inline Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<float>& v) {
-  auto a = Napi::Float32Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
-  return a;
+// Called from the scheduler's completion callback: on the JS thread (through `channel`), rejects
+// the request's promise with the native error, or resolves it with to_js(result).
+using ResultToJs = std::function<Napi::Value(Napi::Env, iro::engine::RequestResult&)>;
+inline void settle_outcome(const Napi::ThreadSafeFunction& channel, std::shared_ptr<Napi::Promise::Deferred> deferred,
+                           iro::engine::RequestOutcome&& outcome, ResultToJs to_js) {
+  post_to_js(channel, std::move(outcome),
+             [deferred = std::move(deferred), to_js = std::move(to_js)](Napi::Env env, Napi::Function, iro::engine::RequestOutcome& o) {
+               if (!o.error_code.empty()) {
+                 deferred->Reject(make_error(env, o.error_code, o.error_message).Value());
+                 return;
+               }
+               try {
+                 deferred->Resolve(to_js(env, o.result));
+               } catch (const Napi::Error& e) {
+                 deferred->Reject(e.Value());
+               }
+             });
 }
 
 // Request counters and times as JS (search adds its own fields to both objects).
@@ -90,8 +97,8 @@ inline Napi::Object candidate_to_js(Napi::Env env, const iro::engine::CandidateR
   Napi::Object j = Napi::Object::New(env);
   j.Set("index", c.index);
   j.Set("parent", c.parent);
-  j.Set("tokens", to_int32_array(env, c.tokens));
-  j.Set("logprobs", to_float32_array(env, c.logprobs));
+  j.Set("tokens", to_typed_array(env, c.tokens));
+  j.Set("logprobs", to_typed_array(env, c.logprobs));
   j.Set("text", c.text);
   j.Set("finishReason", iro::engine::finish_reason_name(c.reason));
   return j;

@@ -17,7 +17,7 @@ Napi::Value result_to_js(Napi::Env env, iro::engine::RequestResult& r) {
   for (size_t i = 0; i < r.candidates.size(); ++i) {
     CandidateResult& c = r.candidates[i];
     Napi::Object j = candidate_to_js(env, c);
-    if (!c.hidden.empty()) j.Set("hidden", to_float32_array(env, c.hidden));
+    if (!c.hidden.empty()) j.Set("hidden", to_typed_array(env, c.hidden));
     cs.Set(i, j);
   }
   o.Set("candidates", cs);
@@ -33,46 +33,25 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
     BoxRef box = box_of(info[0]);
     Napi::Object o = object_arg(info, 1, "request");
     iro::engine::RequestSpec spec;
-    spec.prompt = tokens_arg(o.Get("prompt"), "prompt");
-    const int32_t n = opt_int(o, "n", 1);
+    spec.prompt = typed_vector<int32_t>(o.Get("prompt"), "prompt");
+    const int32_t n = int_field(o, "n", 1);
     IRO_EXPECT(n >= 1, "n must be an integer >= 1");
-    spec.max_tokens = opt_int(o, "maxTokens", 64);
-    spec.sampling.temperature = static_cast<float>(opt_number(o, "temperature", 0.7));
-    spec.sampling.top_k = opt_int(o, "topK", 50);
-    spec.sampling.top_p = static_cast<float>(opt_number(o, "topP", 1.0));
-    spec.sampling.min_p = static_cast<float>(opt_number(o, "minP", 0.0));
-    const double seed = opt_number(o, "seed", 0);
-    IRO_EXPECT(std::isfinite(seed) && std::floor(seed) == seed && seed >= 0 && seed <= 9007199254740991.0, "seed must be a non-negative integer");
-    spec.seed = static_cast<uint64_t>(seed);
-    const int32_t ri = opt_int(o, "requestIndex", 0);
-    IRO_EXPECT(ri >= 0, "requestIndex must be >= 0");
-    spec.request_index = static_cast<uint32_t>(ri);
-    spec.hidden_states = opt_bool(o, "hiddenStates", false);
-    spec.detokenize = opt_bool(o, "detokenize", true);
+    spec.max_tokens = int_field(o, "maxTokens", 64);
+    spec.sampling = sampling_fields(o);
+    spec.seed = seed_field(o, "seed");
+    spec.request_index = request_index_field(o);
+    spec.hidden_states = bool_field(o, "hiddenStates", false);
+    spec.detokenize = bool_field(o, "detokenize", true);
 
     auto deferred = std::make_shared<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
-    auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(
-        env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "iro-engine-decode", 0, 1));
+    auto tsfn = settle_channel(env, "iro-engine-decode");
     auto done = [tsfn, deferred](RequestOutcome&& outcome) {
-      auto* data = new RequestOutcome(std::move(outcome));
-      const napi_status st = tsfn->NonBlockingCall([deferred, data](Napi::Env env, Napi::Function) {
-        std::unique_ptr<RequestOutcome> own(data);
-        if (!own->error_code.empty()) {
-          deferred->Reject(make_error(env, own->error_code, own->error_message).Value());
-          return;
-        }
-        try {
-          deferred->Resolve(result_to_js(env, own->result));
-        } catch (const Napi::Error& e) {
-          deferred->Reject(e.Value());
-        }
-      });
-      if (st != napi_ok) delete data;
+      settle_outcome(*tsfn, deferred, std::move(outcome), result_to_js);
       tsfn->Release();
     };
     uint64_t id = 0;
     try {
-      id = box->scheduler->submit(std::move(spec), std::make_unique<iro::engine::SamplingPolicy>(n), done, opt_bool(o, "hold", false));
+      id = box->scheduler->submit(std::move(spec), std::make_unique<iro::engine::SamplingPolicy>(n), done, bool_field(o, "hold", false));
     } catch (...) {
       tsfn->Release();
       throw;
@@ -81,6 +60,15 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
     out.Set("id", static_cast<double>(id));
     out.Set("promise", deferred->Promise());
     return out;
+  });
+}
+
+// engineRelease(handle): admits the requests submitted with hold (see Scheduler::submit).
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    box_of(info[0])->scheduler->release();
+    return env.Undefined();
   });
 }
 
@@ -123,14 +111,14 @@ Napi::Value ReferenceGreedy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     BoxRef box = box_of(info[0]);
-    auto prompt = tokens_arg(info[1], "prompt");
+    auto prompt = typed_vector<int32_t>(info[1], "prompt");
     IRO_EXPECT(info.Length() > 2 && info[2].IsNumber(), "maxTokens must be a number");
     const int32_t max_tokens = info[2].As<Napi::Number>().Int32Value();
     auto model = box->model;
     const int32_t threads = box->threads;
     return PromiseWorker<std::vector<int32_t>>::Start(
         env, [model, prompt, max_tokens, threads]() { return iro::engine::reference_greedy(*model, prompt, max_tokens, threads); },
-        [](Napi::Env env, std::vector<int32_t>& v) -> Napi::Value { return to_int32_array(env, v); });
+        [](Napi::Env env, std::vector<int32_t>& v) -> Napi::Value { return to_typed_array(env, v); });
   });
 }
 
@@ -139,29 +127,26 @@ Napi::Value ReferenceLogits(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guard(env, [&]() -> Napi::Value {
     BoxRef box = box_of(info[0]);
-    auto tokens = tokens_arg(info[1], "tokens");
+    auto tokens = typed_vector<int32_t>(info[1], "tokens");
     auto model = box->model;
     const int32_t threads = box->threads;
     return PromiseWorker<std::vector<float>>::Start(
         env, [model, tokens, threads]() { return iro::engine::reference_logits(*model, tokens, threads); },
-        [](Napi::Env env, std::vector<float>& v) -> Napi::Value { return to_float32_array(env, v); });
+        [](Napi::Env env, std::vector<float>& v) -> Napi::Value { return to_typed_array(env, v); });
   });
 }
 
 }  // namespace
 
 void register_decode(Napi::Env env, Napi::Object exports) {
-  exports.Set("engineSubmit", Napi::Function::New(env, Submit, "engineSubmit"));
-  exports.Set("engineRelease", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    return guard(info.Env(), [&]() -> Napi::Value {
-      box_of(info[0])->scheduler->release();
-      return info.Env().Undefined();
-    });
-  }, "engineRelease"));
-  exports.Set("engineAbort", Napi::Function::New(env, Abort, "engineAbort"));
-  exports.Set("engineStats", Napi::Function::New(env, Stats, "engineStats"));
-  exports.Set("engineReferenceGreedy", Napi::Function::New(env, ReferenceGreedy, "engineReferenceGreedy"));
-  exports.Set("engineReferenceLogits", Napi::Function::New(env, ReferenceLogits, "engineReferenceLogits"));
+  export_functions(env, exports, {
+      {"engineSubmit", Submit},
+      {"engineRelease", Release},
+      {"engineAbort", Abort},
+      {"engineStats", Stats},
+      {"engineReferenceGreedy", ReferenceGreedy},
+      {"engineReferenceLogits", ReferenceLogits},
+  });
 }
 
 }  // namespace iro::napi::engine

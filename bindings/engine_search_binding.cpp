@@ -1,8 +1,6 @@
 // N-API surface of value-guided search: submit one prompt's search to the engine's scheduler with
 // the search policy (native/search); the promise settles from the scheduler thread through a
 // thread-safe function, and onChunk streams the best beam after each selection.
-#include <unordered_map>
-
 #include "bindings/engine_binding.h"
 #include "bindings/modules.h"
 #include "bindings/value_handle.h"
@@ -24,18 +22,6 @@ std::shared_ptr<const iro::value::ValueModel> value_model_of(const Napi::Value& 
   return std::make_shared<const iro::value::ValueModel>(iro::value::load_value_file(v.As<Napi::String>().Utf8Value()));
 }
 
-std::string str_field(const Napi::Object& o, const char* key, const char* fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  IRO_EXPECT(v.IsString(), std::string(key) + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-struct SearchDone {
-  RequestOutcome outcome;
-  std::shared_ptr<SearchReport> report;
-};
-
 struct ChunkData {
   int32_t chunk = 0;
   int32_t index = -1;
@@ -46,9 +32,8 @@ struct ChunkData {
   bool final = false;
 };
 
-Napi::Value result_to_js(Napi::Env env, SearchDone& d) {
-  auto& r = d.outcome.result;
-  const SearchReport& rep = *d.report;
+Napi::Value result_to_js(Napi::Env env, iro::engine::RequestResult& r, const SearchReport& rep) {
+  static const std::vector<float> kNoValues;
   Napi::Object o = Napi::Object::New(env);
   Napi::Array cs = Napi::Array::New(env, r.candidates.size());
   for (size_t i = 0; i < r.candidates.size(); ++i) {
@@ -56,12 +41,12 @@ Napi::Value result_to_js(Napi::Env env, SearchDone& d) {
     Napi::Object j = candidate_to_js(env, c);
     j.Set("value", c.score);
     auto it = rep.values.find(c.index);
-    j.Set("values", to_float32_array(env, it == rep.values.end() ? std::vector<float>{} : it->second));
+    j.Set("values", to_typed_array(env, it == rep.values.end() ? kNoValues : it->second));  // an lvalue either way: no copy
     cs.Set(i, j);
   }
   o.Set("candidates", cs);
-  o.Set("ranking", to_int32_array(env, rep.ranking));
-  o.Set("order", to_int32_array(env, rep.order));
+  o.Set("ranking", to_typed_array(env, rep.ranking));
+  o.Set("order", to_typed_array(env, rep.order));
   Napi::Object st = stats_to_js(env, r.stats);
   st.Set("valueEvaluations", static_cast<double>(rep.value_evaluations));
   st.Set("chunks", rep.chunks);
@@ -82,38 +67,31 @@ Napi::Value SearchSubmit(const Napi::CallbackInfo& info) {
     BoxRef box = box_of(info[0]);
     Napi::Object o = object_arg(info, 1, "request");
     search::SearchOptions so;
-    so.w = opt_int(o, "w", 4);
-    so.k = opt_int(o, "k", 4);
-    so.l = opt_int(o, "l", 8);
-    so.max_tokens = opt_int(o, "maxTokens", 64);
-    so.sampling.temperature = static_cast<float>(opt_number(o, "temperature", 0.7));
-    so.sampling.top_k = opt_int(o, "topK", 50);
-    so.sampling.top_p = static_cast<float>(opt_number(o, "topP", 1.0));
-    so.sampling.min_p = static_cast<float>(opt_number(o, "minP", 0.0));
-    so.strategy = search::parse_strategy(str_field(o, "strategy", "diverse"));
-    so.selection_temperature = static_cast<float>(opt_number(o, "selectionTemperature", 1.0));
-    so.rerank = search::parse_rerank(str_field(o, "rerank", "value"));
-    const double seed = opt_number(o, "seed", 0);
-    IRO_EXPECT(std::isfinite(seed) && std::floor(seed) == seed && seed >= 0 && seed <= 9007199254740991.0, "seed must be a non-negative integer");
-    so.seed = static_cast<uint64_t>(seed);
-    const int32_t ri = opt_int(o, "requestIndex", 0);
-    IRO_EXPECT(ri >= 0, "requestIndex must be >= 0");
-    so.request_index = static_cast<uint32_t>(ri);
+    so.w = int_field(o, "w", 4);
+    so.k = int_field(o, "k", 4);
+    so.l = int_field(o, "l", 8);
+    so.max_tokens = int_field(o, "maxTokens", 64);
+    so.sampling = sampling_fields(o);
+    so.strategy = search::parse_strategy(optional_string_field(o, "strategy", "diverse"));
+    so.selection_temperature = static_cast<float>(number_field(o, "selectionTemperature", 1.0));
+    so.rerank = search::parse_rerank(optional_string_field(o, "rerank", "value"));
+    so.seed = seed_field(o, "seed");
+    so.request_index = request_index_field(o);
     so.threads = std::max(1, box->threads);
     std::vector<search::ValueRef> values;
     if (info.Length() > 2 && !info[2].IsUndefined()) {
       IRO_EXPECT(info[2].IsArray(), "values must be an array");
       Napi::Array a = info[2].As<Napi::Array>();
-      for (uint32_t i = 0; i < a.Length(); ++i) values.push_back(value_model_of(a.Get(i), i));
+      const uint32_t n = a.Length();
+      for (uint32_t i = 0; i < n; ++i) values.push_back(value_model_of(a.Get(i), i));
     }
     Napi::Value betas_v = o.Get("betas");
     if (betas_v.IsUndefined()) {
       so.betas.assign(values.size(), 1.0f);
     } else {
-      auto b = typed_array<float>(betas_v, "betas");
-      so.betas.assign(b.Data(), b.Data() + b.ElementLength());
+      so.betas = typed_vector<float>(betas_v, "betas");
     }
-    std::vector<int32_t> prompt = tokens_arg(o.Get("prompt"), "prompt");
+    std::vector<int32_t> prompt = typed_vector<int32_t>(o.Get("prompt"), "prompt");
     search::SearchLimits lim;
     lim.n_vocab = box->model->n_vocab();
     lim.vocab_fingerprint = box->model->fingerprint().hex;
@@ -124,60 +102,42 @@ Napi::Value SearchSubmit(const Napi::CallbackInfo& info) {
 
     auto report = std::make_shared<SearchReport>();
     auto deferred = std::make_shared<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
-    auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(
-        env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "iro-engine-search", 0, 1));
+    auto tsfn = settle_channel(env, "iro-engine-search");
     search::ChunkCallback on_chunk;
-    std::shared_ptr<Napi::ThreadSafeFunction> chunk_fn;
-    if (info.Length() > 3 && info[3].IsFunction()) {
-      chunk_fn = std::make_shared<Napi::ThreadSafeFunction>(
-          Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "iro-engine-search-chunk", 0, 1));
+    std::shared_ptr<Napi::ThreadSafeFunction> chunk_fn = optional_callback(info, 3, "iro-engine-search-chunk");
+    if (chunk_fn) {
       std::shared_ptr<iro::engine::Model> model = box->model;
       on_chunk = [chunk_fn, model](const search::ChunkEvent& ev) {
-        auto* d = new ChunkData;
-        d->chunk = ev.chunk;
-        d->index = ev.best_index;
-        if (ev.tokens) d->tokens = *ev.tokens;
-        d->text = model->detokenize(d->tokens, false);
-        d->score = ev.score;
-        d->live = ev.live;
-        d->final = ev.final;
-        const napi_status st = chunk_fn->NonBlockingCall(d, [](Napi::Env env, Napi::Function fn, ChunkData* d) {
-          std::unique_ptr<ChunkData> own(d);
+        ChunkData d;
+        d.chunk = ev.chunk;
+        d.index = ev.best_index;
+        if (ev.tokens) d.tokens = *ev.tokens;
+        d.text = model->detokenize(d.tokens, false);
+        d.score = ev.score;
+        d.live = ev.live;
+        d.final = ev.final;
+        post_to_js(*chunk_fn, std::move(d), [](Napi::Env env, Napi::Function fn, ChunkData& d) {
           Napi::Object o = Napi::Object::New(env);
-          o.Set("chunk", d->chunk);
-          o.Set("index", d->index);
-          o.Set("tokens", to_int32_array(env, d->tokens));
-          o.Set("text", d->text);
-          o.Set("score", d->score);
-          o.Set("live", d->live);
-          o.Set("final", d->final);
+          o.Set("chunk", d.chunk);
+          o.Set("index", d.index);
+          o.Set("tokens", to_typed_array(env, d.tokens));
+          o.Set("text", d.text);
+          o.Set("score", d.score);
+          o.Set("live", d.live);
+          o.Set("final", d.final);
           try {
             fn.Call({o});
           } catch (...) {
             // A throwing onChunk must not break the search; lib/search.ts reports it.
           }
         });
-        if (st != napi_ok) delete d;
       };
     }
     auto done = [tsfn, deferred, report, chunk_fn](RequestOutcome&& outcome) {
-      auto* data = new SearchDone{std::move(outcome), report};
       // Settle through the chunk channel when there is one: one queue keeps every onChunk call
       // ahead of the promise's resolution.
-      auto& channel = chunk_fn ? *chunk_fn : *tsfn;
-      const napi_status st = channel.NonBlockingCall([deferred, data](Napi::Env env, Napi::Function) {
-        std::unique_ptr<SearchDone> own(data);
-        if (!own->outcome.error_code.empty()) {
-          deferred->Reject(make_error(env, own->outcome.error_code, own->outcome.error_message).Value());
-          return;
-        }
-        try {
-          deferred->Resolve(result_to_js(env, *own));
-        } catch (const Napi::Error& e) {
-          deferred->Reject(e.Value());
-        }
-      });
-      if (st != napi_ok) delete data;
+      settle_outcome(chunk_fn ? *chunk_fn : *tsfn, deferred, std::move(outcome),
+                     [report](Napi::Env env, iro::engine::RequestResult& r) { return result_to_js(env, r, *report); });
       if (chunk_fn) chunk_fn->Release();
       tsfn->Release();
     };
@@ -202,7 +162,7 @@ Napi::Value SearchSubmit(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_search(Napi::Env env, Napi::Object exports) {
-  exports.Set("engineSearchSubmit", Napi::Function::New(env, SearchSubmit, "engineSearchSubmit"));
+  export_functions(env, exports, {{"engineSearchSubmit", SearchSubmit}});
 }
 
 }  // namespace iro::napi::engine

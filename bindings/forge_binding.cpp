@@ -1,7 +1,5 @@
 // N-API surface of the forge: random-init model writer, model inspection, llama.cpp tokenizer
 // round trips and plain sampling. Training and vocabulary learning live in forge_*_binding.cpp.
-#include <cmath>
-
 #include "bindings/forge_args.h"
 #include "bindings/modules.h"
 #include "bindings/napi_util.h"
@@ -94,11 +92,9 @@ Napi::Value ForgeDetokenize(const Napi::CallbackInfo& info) {
     std::string path = string_arg(info, 0, "path");
     IRO_EXPECT(info.Length() > 1 && info[1].IsArray(), "lists must be an array of Int32Array");
     Napi::Array arr = info[1].As<Napi::Array>();
+    const uint32_t n = arr.Length();
     std::vector<std::vector<int32_t>> lists;
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
-      auto a = typed_array<int32_t>(arr.Get(i), "lists[i]");
-      lists.emplace_back(a.Data(), a.Data() + a.ElementLength());
-    }
+    for (uint32_t i = 0; i < n; ++i) lists.push_back(typed_vector<int32_t>(arr.Get(i), "lists[i]"));
     const bool remove_special = info.Length() > 2 && info[2].ToBoolean().Value();
     using Texts = std::vector<std::string>;
     return PromiseWorker<Texts>::Start(
@@ -136,9 +132,7 @@ Napi::Value ForgeSample(const Napi::CallbackInfo& info) {
           for (size_t i = 0; i < rs.size(); ++i) {
             Napi::Object s = Napi::Object::New(env);
             s.Set("text", rs[i].text);
-            auto toks = Napi::Int32Array::New(env, rs[i].tokens.size());
-            std::copy(rs[i].tokens.begin(), rs[i].tokens.end(), toks.Data());
-            s.Set("tokens", toks);
+            s.Set("tokens", to_typed_array(env, rs[i].tokens));
             s.Set("ended", rs[i].ended);
             r.Set(i, s);
           }
@@ -151,11 +145,13 @@ Napi::Value ForgeSample(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_forge(Napi::Env env, Napi::Object exports) {
-  exports.Set("forgeRandomModel", Napi::Function::New(env, ForgeRandomModel, "forgeRandomModel"));
-  exports.Set("forgeInspectModel", Napi::Function::New(env, ForgeInspectModel, "forgeInspectModel"));
-  exports.Set("forgeTokenize", Napi::Function::New(env, ForgeTokenize, "forgeTokenize"));
-  exports.Set("forgeDetokenize", Napi::Function::New(env, ForgeDetokenize, "forgeDetokenize"));
-  exports.Set("forgeSample", Napi::Function::New(env, ForgeSample, "forgeSample"));
+  export_functions(env, exports, {
+      {"forgeRandomModel", ForgeRandomModel},
+      {"forgeInspectModel", ForgeInspectModel},
+      {"forgeTokenize", ForgeTokenize},
+      {"forgeDetokenize", ForgeDetokenize},
+      {"forgeSample", ForgeSample},
+  });
   register_forge_train(env, exports);
 }
 

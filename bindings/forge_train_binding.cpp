@@ -173,11 +173,9 @@ Napi::Value ForgeModel(const Napi::CallbackInfo& info) {
     if (info.Length() > 3 && info[3].IsFunction()) cb = info[3].As<Napi::Function>();
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     auto* worker = new ForgeWorker(env, std::move(spec), cb, cancel);
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("promise", worker->Promise());
-    r.Set("cancel", Napi::Function::New(env, [cancel](const Napi::CallbackInfo&) { cancel->store(true); }, "cancel"));
+    Napi::Object job = cancellable(env, worker->Promise(), cancel);
     worker->Queue();
-    return r;
+    return job;
   });
 }
 
@@ -212,8 +210,7 @@ Napi::Value ForgeLearnVocab(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_forge_train(Napi::Env env, Napi::Object exports) {
-  exports.Set("forgeModel", Napi::Function::New(env, ForgeModel, "forgeModel"));
-  exports.Set("forgeLearnVocab", Napi::Function::New(env, ForgeLearnVocab, "forgeLearnVocab"));
+  export_functions(env, exports, {{"forgeModel", ForgeModel}, {"forgeLearnVocab", ForgeLearnVocab}});
 }
 
 }  // namespace iro::napi

@@ -1,12 +1,18 @@
-// Shared N-API glue: error mapping (iro::Error -> JS Error with .code), argument readers and a
-// promise-returning AsyncWorker. No algorithm lives in bindings/.
+// Shared N-API glue: error mapping (iro::Error -> JS Error with .code), argument readers and
+// converters, a promise-returning AsyncWorker and thread-safe-function helpers. No algorithm lives
+// in bindings/.
 #pragma once
 #include <napi.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "native/common/error.h"
@@ -20,6 +26,23 @@ inline Napi::Error make_error(Napi::Env env, const std::string& code, const std:
   return err;
 }
 
+// The code and message a native exception reaches JS with. Call only inside a catch block: it
+// rethrows the exception being handled to classify it (guard and PromiseWorker share this mapping).
+struct NativeError {
+  std::string code, message;
+};
+inline NativeError current_error() {
+  try {
+    throw;
+  } catch (const iro::Error& e) {
+    return {e.code(), e.what()};
+  } catch (const std::bad_alloc&) {
+    return {"OUT_OF_MEMORY", "iro-native ran out of memory; reduce batch, context or model size"};
+  } catch (const std::exception& e) {
+    return {"INTERNAL", std::string("internal error in iro-native: ") + e.what()};
+  }
+}
+
 // Runs fn, converting every C++ exception into a JS exception with a stable code.
 template <typename Fn>
 auto guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {
@@ -27,12 +50,9 @@ auto guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {
     return fn();
   } catch (const Napi::Error&) {
     throw;
-  } catch (const iro::Error& e) {
-    throw make_error(env, e.code(), e.what());
-  } catch (const std::bad_alloc&) {
-    throw make_error(env, "OUT_OF_MEMORY", "iro-native ran out of memory; reduce batch, context or model size");
-  } catch (const std::exception& e) {
-    throw make_error(env, "INTERNAL", std::string("internal error in iro-native: ") + e.what());
+  } catch (const std::exception&) {
+    const NativeError e = current_error();
+    throw make_error(env, e.code, e.message);
   }
 }
 
@@ -55,22 +75,15 @@ class PromiseWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       result_ = std::make_unique<T>(work_());
-    } catch (const iro::Error& e) {
-      code_ = e.code();
-      message_ = e.what();
-    } catch (const std::bad_alloc&) {
-      code_ = "OUT_OF_MEMORY";
-      message_ = "iro-native ran out of memory; reduce batch, context or model size";
-    } catch (const std::exception& e) {
-      code_ = "INTERNAL";
-      message_ = std::string("internal error in iro-native: ") + e.what();
+    } catch (const std::exception&) {
+      error_ = current_error();
     }
   }
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (!code_.empty()) {
-      deferred_.Reject(make_error(env, code_, message_).Value());
+    if (!error_.code.empty()) {
+      deferred_.Reject(make_error(env, error_.code, error_.message).Value());
       return;
     }
     try {
@@ -92,7 +105,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Work work_;
   Done done_;
   std::unique_ptr<T> result_;
-  std::string code_, message_;
+  NativeError error_;  // code empty on success
 };
 
 // ---- argument readers (throw INVALID_ARGUMENT with the argument's name) ----
@@ -114,6 +127,21 @@ Napi::TypedArrayOf<T> typed_array(const Napi::Value& v, const char* name) {
   return v.As<Napi::TypedArrayOf<T>>();
 }
 
+// A typed array argument copied out, for work that runs after the call returns.
+template <typename T>
+std::vector<T> typed_vector(const Napi::Value& v, const char* name) {
+  Napi::TypedArrayOf<T> a = typed_array<T>(v, name);
+  return std::vector<T>(a.Data(), a.Data() + a.ElementLength());
+}
+
+// A new typed array holding a copy of v (Int32Array for int32_t, Float32Array for float, ...).
+template <typename T>
+Napi::TypedArrayOf<T> to_typed_array(Napi::Env env, const std::vector<T>& v) {
+  auto a = Napi::TypedArrayOf<T>::New(env, v.size());
+  std::copy(v.begin(), v.end(), a.Data());
+  return a;
+}
+
 inline std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   IRO_EXPECT(info.Length() > i && info[i].IsString(), std::string(name) + " must be a string");
   return info[i].As<Napi::String>().Utf8Value();
@@ -124,12 +152,90 @@ inline Napi::Object object_arg(const Napi::CallbackInfo& info, size_t i, const c
   return info[i].As<Napi::Object>();
 }
 
-// Optional numeric field of an options object.
+// ---- optional fields of an options object (undefined or null: the fallback) ----
 inline double number_field(const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
   IRO_EXPECT(v.IsNumber(), std::string(key) + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
+}
+
+inline int32_t int_field(const Napi::Object& o, const char* key, int32_t fallback) {
+  const double v = number_field(o, key, fallback);
+  IRO_EXPECT(std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 2147483647.0, std::string(key) + " must be an integer");
+  return static_cast<int32_t>(v);
+}
+
+// Seeds are non-negative integers up to 2^53 (exact in a JS number); default 0.
+inline uint64_t seed_field(const Napi::Object& o, const char* key) {
+  const double v = number_field(o, key, 0);
+  IRO_EXPECT(std::isfinite(v) && std::floor(v) == v && v >= 0 && v <= 9007199254740991.0,
+         std::string(key) + " must be a non-negative integer");
+  return static_cast<uint64_t>(v);
+}
+
+inline bool bool_field(const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  IRO_EXPECT(v.IsBoolean(), std::string(key) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+inline std::string optional_string_field(const Napi::Object& o, const char* key, const std::string& fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  IRO_EXPECT(v.IsString(), std::string(key) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+// ---- results and jobs ----
+// { size, fingerprint } of a vocabulary (engine info, value-function info, a model file's vocab).
+inline Napi::Object vocab_to_js(Napi::Env env, int32_t size, const std::string& fingerprint) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", size);
+  o.Set("fingerprint", fingerprint);
+  return o;
+}
+
+// The { promise, cancel() } of a cancellable job: cancel() raises the flag the work polls.
+inline Napi::Object cancellable(Napi::Env env, Napi::Promise promise, std::shared_ptr<std::atomic<bool>> cancel) {
+  Napi::Object job = Napi::Object::New(env);
+  job.Set("promise", promise);
+  job.Set("cancel", Napi::Function::New(env, [cancel](const Napi::CallbackInfo&) { cancel->store(true); }, "cancel"));
+  return job;
+}
+
+// ---- calls back into JS from native threads (thread-safe functions) ----
+// A thread-safe function for the optional callback argument i; null when none was passed.
+inline std::shared_ptr<Napi::ThreadSafeFunction> optional_callback(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsFunction()) return nullptr;
+  return std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(info.Env(), info[i].As<Napi::Function>(), name, 0, 1));
+}
+
+// Releases a thread-safe function when the worker feeding it ends, however it ends.
+struct ReleaseOnExit {
+  std::shared_ptr<Napi::ThreadSafeFunction> tsfn;
+  ~ReleaseOnExit() {
+    if (tsfn) tsfn->Release();
+  }
+};
+
+// Runs fn(env, jsCallback, value) on the JS thread without blocking the caller. The call owns the
+// value: freed after fn (also when fn throws), or at once when the call cannot be queued.
+template <typename T, typename Fn>
+void post_to_js(const Napi::ThreadSafeFunction& tsfn, T value, Fn fn) {
+  auto* data = new T(std::move(value));
+  const napi_status st = tsfn.NonBlockingCall(data, [fn](Napi::Env env, Napi::Function js, T* d) {
+    std::unique_ptr<T> own(d);
+    fn(env, js, *own);
+  });
+  if (st != napi_ok) delete data;
+}
+
+// Sets each function on exports under its name (also the JS function's name).
+using ExportedFn = Napi::Value (*)(const Napi::CallbackInfo&);
+inline void export_functions(Napi::Env env, Napi::Object exports, std::initializer_list<std::pair<const char*, ExportedFn>> fns) {
+  for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
 }
 
 }  // namespace iro::napi

@@ -85,10 +85,12 @@ Napi::Value FailWith(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_system(Napi::Env env, Napi::Object exports) {
-  exports.Set("systemInfo", Napi::Function::New(env, SystemInfoJs, "systemInfo"));
-  exports.Set("kernelDevice", Napi::Function::New(env, KernelDeviceJs, "kernelDevice"));
-  exports.Set("echo", Napi::Function::New(env, Echo, "echo"));
-  exports.Set("failWith", Napi::Function::New(env, FailWith, "failWith"));
+  export_functions(env, exports, {
+      {"systemInfo", SystemInfoJs},
+      {"kernelDevice", KernelDeviceJs},
+      {"echo", Echo},
+      {"failWith", FailWith},
+  });
 }
 
 }  // namespace iro::napi

@@ -53,8 +53,7 @@ template <typename T>
 std::vector<T> array_field(const Napi::Object& o, const char* key, bool required) {
   Napi::Value v = o.Get(key);
   if (!required && (v.IsUndefined() || v.IsNull())) return {};
-  Napi::TypedArrayOf<T> a = typed_array<T>(v, key);
-  return std::vector<T>(a.Data(), a.Data() + a.ElementLength());
+  return typed_vector<T>(v, key);
 }
 
 void read_rows(const Napi::Object& o, std::vector<int32_t>& po, std::vector<int32_t>& pt, std::vector<int32_t>& ro,
@@ -114,12 +113,7 @@ Napi::Value VocabOfModel(const Napi::CallbackInfo& info) {
     const std::string path = string_arg(info, 0, "path");
     return PromiseWorker<VocabFingerprint>::Start(
         info.Env(), [path] { return vocab_fingerprint_from_gguf(path); },
-        [](Napi::Env env, VocabFingerprint& v) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(env);
-          o.Set("size", v.n_tokens);
-          o.Set("fingerprint", v.hex);
-          return o;
-        });
+        [](Napi::Env env, VocabFingerprint& v) -> Napi::Value { return vocab_to_js(env, v.n_tokens, v.hex); });
   });
 }
 
@@ -157,10 +151,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("featurizer", featurizer_object(env, m->featurizer));
     o.Set("beta", m->meta.beta);
     o.Set("iteration", m->meta.iteration);
-    Napi::Object vocab = Napi::Object::New(env);
-    vocab.Set("size", m->meta.vocab_size);
-    vocab.Set("fingerprint", m->meta.vocab_fingerprint);
-    o.Set("vocab", vocab);
+    o.Set("vocab", vocab_to_js(env, m->meta.vocab_size, m->meta.vocab_fingerprint));
     const auto& s = m->meta.stats;
     Napi::Object st = Napi::Object::New(env);
     st.Set("epochs", s.epochs);
@@ -240,34 +231,22 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
     opt.validate();
 
     auto cancel = std::make_shared<std::atomic<bool>>(false);
-    std::shared_ptr<Napi::ThreadSafeFunction> tsfn;
-    if (info.Length() > 2 && info[2].IsFunction()) {
-      tsfn = std::make_shared<Napi::ThreadSafeFunction>(
-          Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "iro-value-progress", 0, 1));
-    }
+    std::shared_ptr<Napi::ThreadSafeFunction> tsfn = optional_callback(info, 2, "iro-value-progress");
     auto work = [data, opt, cancel, tsfn]() -> TrainOut {
-      struct Release {
-        std::shared_ptr<Napi::ThreadSafeFunction> t;
-        ~Release() {
-          if (t) t->Release();
-        }
-      } release{tsfn};
+      ReleaseOnExit release{tsfn};
       value::ProgressFn progress;
       if (tsfn) {
         progress = [tsfn](const value::EpochProgress& p) {
-          auto* copy = new value::EpochProgress(p);
-          const napi_status st = tsfn->NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, value::EpochProgress* q) {
-            std::unique_ptr<value::EpochProgress> own(q);
+          post_to_js(*tsfn, p, [](Napi::Env env, Napi::Function fn, value::EpochProgress& q) {
             Napi::Object o = Napi::Object::New(env);
-            o.Set("epoch", q->epoch);
-            o.Set("maxEpochs", q->max_epochs);
-            o.Set("bestEpoch", q->best_epoch);
-            o.Set("trainMse", q->train_mse);
-            o.Set("heldOutMse", q->val_mse);
-            o.Set("statesPerSecond", q->states_per_second);
+            o.Set("epoch", q.epoch);
+            o.Set("maxEpochs", q.max_epochs);
+            o.Set("bestEpoch", q.best_epoch);
+            o.Set("trainMse", q.train_mse);
+            o.Set("heldOutMse", q.val_mse);
+            o.Set("statesPerSecond", q.states_per_second);
             fn.Call({o});
           });
-          if (st != napi_ok) delete copy;
         };
       }
       value::TrainResult r = value::train_value(*data, opt, progress, cancel.get());
@@ -279,13 +258,7 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
       o.Set("report", out.report);
       return o;
     });
-    Napi::Object job = Napi::Object::New(env);
-    job.Set("promise", promise);
-    job.Set("cancel", Napi::Function::New(env, [cancel](const Napi::CallbackInfo& ci) {
-              cancel->store(true);
-              return ci.Env().Undefined();
-            }));
-    return job;
+    return cancellable(env, promise, cancel);
   });
 }
 
@@ -322,15 +295,9 @@ Napi::Value Featurize(const Napi::CallbackInfo& info) {
     const value::SparseRows rows = value::featurize_states(f, b);
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
-    auto off = Napi::Int32Array::New(env, rows.offsets.size());
-    std::copy(rows.offsets.begin(), rows.offsets.end(), off.Data());
-    auto ids = Napi::Uint32Array::New(env, rows.ids.size());
-    std::copy(rows.ids.begin(), rows.ids.end(), ids.Data());
-    auto w = Napi::Float32Array::New(env, rows.weights.size());
-    std::copy(rows.weights.begin(), rows.weights.end(), w.Data());
-    o.Set("offsets", off);
-    o.Set("ids", ids);
-    o.Set("weights", w);
+    o.Set("offsets", to_typed_array(env, rows.offsets));
+    o.Set("ids", to_typed_array(env, rows.ids));
+    o.Set("weights", to_typed_array(env, rows.weights));
     return o;
   });
 }
@@ -340,27 +307,23 @@ Napi::Value Score(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     IRO_EXPECT(info.Length() > 0 && info[0].IsArray(), "handles must be an array");
     Napi::Array hs = info[0].As<Napi::Array>();
+    const uint32_t n = hs.Length();
     std::vector<std::shared_ptr<const ValueModel>> keep;
     std::vector<const ValueModel*> models;
-    for (uint32_t i = 0; i < hs.Length(); ++i) {
+    for (uint32_t i = 0; i < n; ++i) {
       keep.push_back(model_arg(hs.Get(i), "handle"));
       models.push_back(keep.back().get());
     }
-    Napi::Float32Array betas_arr = typed_array<float>(info[1], "betas");
-    const std::vector<float> betas(betas_arr.Data(), betas_arr.Data() + betas_arr.ElementLength());
+    const std::vector<float> betas = typed_vector<float>(info[1], "betas");
     const value::StateBatch b = states_arg(object_arg(info, 2, "states"));
     const int threads = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 1;
     IRO_EXPECT(threads >= 1 && threads <= 1024, "threads must be between 1 and 1024");
     b.validate(models.empty() ? 0 : models[0]->meta.vocab_size);
     const value::ScoreOutput out = value::score_states(models, betas, b, threads);
     Napi::Env env = info.Env();
-    auto values = Napi::Float32Array::New(env, out.values.size());
-    std::copy(out.values.begin(), out.values.end(), values.Data());
-    auto combined = Napi::Float32Array::New(env, out.combined.size());
-    std::copy(out.combined.begin(), out.combined.end(), combined.Data());
     Napi::Object o = Napi::Object::New(env);
-    o.Set("values", values);
-    o.Set("combined", combined);
+    o.Set("values", to_typed_array(env, out.values));
+    o.Set("combined", to_typed_array(env, out.combined));
     return o;
   });
 }
@@ -370,16 +333,18 @@ Napi::Value Score(const Napi::CallbackInfo& info) {
 std::shared_ptr<const ValueModel> value_model_from_handle(const Napi::Value& v, const char* name) { return model_arg(v, name); }
 
 void register_value(Napi::Env env, Napi::Object exports) {
-  exports.Set("valueVocabOfModel", Napi::Function::New(env, VocabOfModel, "valueVocabOfModel"));
-  exports.Set("valueLoad", Napi::Function::New(env, Load, "valueLoad"));
-  exports.Set("valueSave", Napi::Function::New(env, Save, "valueSave"));
-  exports.Set("valueInfo", Napi::Function::New(env, Info, "valueInfo"));
-  exports.Set("valueDispose", Napi::Function::New(env, Dispose, "valueDispose"));
-  exports.Set("valueWithMeta", Napi::Function::New(env, WithMeta, "valueWithMeta"));
-  exports.Set("valueTrain", Napi::Function::New(env, Train, "valueTrain"));
-  exports.Set("valueEvaluate", Napi::Function::New(env, Evaluate, "valueEvaluate"));
-  exports.Set("valueFeaturize", Napi::Function::New(env, Featurize, "valueFeaturize"));
-  exports.Set("valueScore", Napi::Function::New(env, Score, "valueScore"));
+  export_functions(env, exports, {
+      {"valueVocabOfModel", VocabOfModel},
+      {"valueLoad", Load},
+      {"valueSave", Save},
+      {"valueInfo", Info},
+      {"valueDispose", Dispose},
+      {"valueWithMeta", WithMeta},
+      {"valueTrain", Train},
+      {"valueEvaluate", Evaluate},
+      {"valueFeaturize", Featurize},
+      {"valueScore", Score},
+  });
 }
 
 }  // namespace iro::napi
