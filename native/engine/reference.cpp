@@ -1,23 +1,18 @@
 #include "native/engine/reference.h"
 
-#include <memory>
 #include <string>
 
 #include "llama.h"
 #include "native/common/error.h"
+#include "native/common/unique_handle.h"
 #include "native/engine/batch.h"
 
 namespace iro::engine {
 namespace {
 
-struct CtxFree {
-  void operator()(llama_context* c) const { llama_free(c); }
-};
-struct SamplerFree {
-  void operator()(llama_sampler* s) const { llama_sampler_free(s); }
-};
+using ContextPtr = UniqueHandle<llama_context, llama_free>;
 
-std::unique_ptr<llama_context, CtxFree> fresh_context(const Model& model, int32_t n_tokens, int32_t threads) {
+ContextPtr fresh_context(const Model& model, int32_t n_tokens, int32_t threads) {
   llama_context_params cp = llama_context_default_params();
   cp.n_ctx = static_cast<uint32_t>(n_tokens + 16);
   cp.n_batch = cp.n_ctx;
@@ -29,7 +24,7 @@ std::unique_ptr<llama_context, CtxFree> fresh_context(const Model& model, int32_
   // sequence's cells sit in the shared cache; the plain path accumulates in F32 and keeps a
   // sequence's tokens independent of what is batched alongside.
   cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-  std::unique_ptr<llama_context, CtxFree> ctx(llama_init_from_model(model.get(), cp));
+  ContextPtr ctx(llama_init_from_model(model.get(), cp));
   if (!ctx) fail(codes::kInternal, "reference: could not create a context");
   return ctx;
 }
@@ -46,7 +41,7 @@ std::vector<int32_t> reference_greedy(const Model& model, const std::vector<int3
   IRO_REQUIRE_ARG(max_tokens >= 1, "maxTokens must be >= 1");
   const int32_t n = static_cast<int32_t>(prompt.size());
   auto ctx = fresh_context(model, n + max_tokens, threads);
-  std::unique_ptr<llama_sampler, SamplerFree> greedy(llama_sampler_init_greedy());
+  UniqueHandle<llama_sampler, llama_sampler_free> greedy(llama_sampler_init_greedy());
   Batch batch(n + 1);
   for (int32_t i = 0; i < n; ++i) batch.add(prompt[static_cast<size_t>(i)], i, 0, i == n - 1);
   if (llama_decode(ctx.get(), batch.get()) != 0) fail(codes::kInternal, "reference: prompt decode failed");

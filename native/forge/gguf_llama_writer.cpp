@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <cmath>
-#include <memory>
 #include <utility>
 #include <vector>
 
@@ -11,17 +10,11 @@
 #include "gguf.h"
 #include "native/common/error.h"
 #include "native/common/rng.h"
+#include "native/common/unique_handle.h"
 #include "native/forge/output_file.h"
 
 namespace iro::forge {
 namespace {
-
-struct GgmlCtxDeleter {
-  void operator()(ggml_context* c) const { ggml_free(c); }
-};
-struct GgufCtxDeleter {
-  void operator()(gguf_context* c) const { gguf_free(c); }
-};
 
 struct TensorPlan {
   std::string name;
@@ -113,9 +106,9 @@ WrittenModel write_random_llama(const std::string& path, const ModelDims& dims, 
   ip.mem_size = bytes + 1024;
   ip.mem_buffer = nullptr;
   ip.no_alloc = false;
-  std::unique_ptr<ggml_context, GgmlCtxDeleter> ctx(ggml_init(ip));
+  UniqueHandle<ggml_context, ggml_free> ctx(ggml_init(ip));
   if (!ctx) throw std::bad_alloc();
-  std::unique_ptr<gguf_context, GgufCtxDeleter> g(gguf_init_empty());
+  UniqueHandle<gguf_context, gguf_free> g(gguf_init_empty());
   set_hparams(g.get(), dims, n_vocab, name);
   set_vocab(g.get(), vocab);
 

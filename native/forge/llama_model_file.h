@@ -2,22 +2,16 @@
 // training), with RAII owners for llama.cpp handles.
 #pragma once
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "llama.h"
+#include "native/common/unique_handle.h"
 
 namespace iro::forge {
 
-struct LlamaModelDeleter {
-  void operator()(llama_model* m) const { llama_model_free(m); }
-};
-struct LlamaContextDeleter {
-  void operator()(llama_context* c) const { llama_free(c); }
-};
-using LlamaModelPtr = std::unique_ptr<llama_model, LlamaModelDeleter>;
-using LlamaContextPtr = std::unique_ptr<llama_context, LlamaContextDeleter>;
+using LlamaModelPtr = UniqueHandle<llama_model, llama_model_free>;
+using LlamaContextPtr = UniqueHandle<llama_context, llama_free>;
 
 // CPU only. `writable` loads the weights into plain memory (no mmap) so training can update them.
 // Throws MODEL_NOT_FOUND / INVALID_GGUF.

@@ -4,24 +4,19 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <memory>
+#include <tuple>
 
 #include "ggml-opt.h"
 #include "native/common/error.h"
 #include "native/common/rng.h"
+#include "native/common/unique_handle.h"
 #include "native/forge/llama_model_file.h"
 
 namespace iro::forge {
 namespace {
 
-struct DatasetDeleter {
-  void operator()(ggml_opt_dataset* d) const { ggml_opt_dataset_free(d); }
-};
-struct ResultDeleter {
-  void operator()(ggml_opt_result* r) const { ggml_opt_result_free(r); }
-};
-using DatasetPtr = std::unique_ptr<ggml_opt_dataset, DatasetDeleter>;
-using ResultPtr = std::unique_ptr<ggml_opt_result, ResultDeleter>;
+using DatasetPtr = UniqueHandle<ggml_opt_dataset, ggml_opt_dataset_free>;
+using ResultPtr = UniqueHandle<ggml_opt_result, ggml_opt_result_free>;
 
 // Learning-rate schedule, called by ggml once per optimizer step.
 struct Schedule {
@@ -126,15 +121,16 @@ TrainResult train_model(llama_model* model, const std::vector<int32_t>& train_st
   // Read back the context llama.cpp really allocated; windows must have exactly this length.
   cp.n_batch = static_cast<uint32_t>(o.n_ctx);
   cp.n_ubatch = static_cast<uint32_t>(o.n_ctx);
-  LlamaContextPtr probe(llama_init_from_model(model, cp));
-  if (!probe) fail(codes::kInternal, "llama.cpp could not create a training context");
-  const int64_t n_ctx = static_cast<int64_t>(llama_n_ctx(probe.get()));
-  probe.reset();
+  auto new_context = [&] {
+    LlamaContextPtr c(llama_init_from_model(model, cp));
+    if (!c) fail(codes::kInternal, "llama.cpp could not create a training context");
+    return c;
+  };
+  const int64_t n_ctx = static_cast<int64_t>(llama_n_ctx(new_context().get()));
   cp.n_ctx = static_cast<uint32_t>(n_ctx);
   cp.n_batch = static_cast<uint32_t>(n_ctx);
   cp.n_ubatch = static_cast<uint32_t>(n_ctx);
-  LlamaContextPtr ctx(llama_init_from_model(model, cp));
-  if (!ctx) fail(codes::kInternal, "llama.cpp could not create a training context");
+  LlamaContextPtr ctx = new_context();
 
   // llama.cpp hands its thread count to the CPU backend only inside llama_decode; the training
   // path never does, leaving ggml's default (4 threads), which spin-wait against each other on a
@@ -170,16 +166,34 @@ TrainResult train_model(llama_model* model, const std::vector<int32_t>& train_st
   llama_opt_init(ctx.get(), model, lp);
 
   DatasetPtr val_ds = val_starts.empty() ? nullptr : make_dataset(val_stream, val_starts, n_ctx);
-  auto evaluate = [&]() -> double {
-    if (!val_ds) return std::numeric_limits<double>::quiet_NaN();
+  // Held-out (loss, accuracy); NaN without held-out windows.
+  auto evaluate = [&]() -> std::pair<double, double> {
+    if (!val_ds) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
     ResultPtr r(ggml_opt_result_init());
     llama_opt_epoch(ctx.get(), val_ds.get(), nullptr, r.get(), 0, nullptr, nullptr);
-    return result_loss(r.get());
+    return {result_loss(r.get()), result_accuracy(r.get())};
   };
-  res.initial_val_loss = evaluate();
+  res.initial_val_loss = evaluate().first;
 
   int64_t trained_tokens = 0;
   double train_seconds = 0.0;
+  auto tokens_per_second = [&] { return train_seconds > 0 ? trained_tokens / train_seconds : 0.0; };
+  // One progress report (call only when on_progress is set).
+  auto report = [&](const char* phase, int32_t epoch, int64_t done, double loss) {
+    TrainProgress p;
+    p.phase = phase;
+    p.epoch = epoch;
+    p.epochs = o.epochs;
+    p.step = done;
+    p.steps = steps_per_epoch;
+    p.loss = loss;
+    p.seconds = seconds_since(t0);
+    p.tokens_per_second = tokens_per_second();
+    on_progress(p);
+  };
+  auto check_abort = [&] {
+    if (should_abort && should_abort()) fail(codes::kAborted, "forge training was aborted");
+  };
   bool stop = false;
   for (int32_t epoch = 1; epoch <= o.epochs && !stop; ++epoch) {
     const auto te = clock::now();
@@ -187,7 +201,7 @@ TrainResult train_model(llama_model* model, const std::vector<int32_t>& train_st
     ResultPtr train_result(ggml_opt_result_init());
     int64_t done = 0;
     for (size_t c = 0; c < train_starts.size() && !stop; c += static_cast<size_t>(o.windows_per_chunk)) {
-      if (should_abort && should_abort()) fail(codes::kAborted, "forge training was aborted");
+      check_abort();
       size_t end = std::min(train_starts.size(), c + static_cast<size_t>(o.windows_per_chunk));
       if (o.max_steps > 0) end = std::min<size_t>(end, c + static_cast<size_t>(std::max<int64_t>(0, o.max_steps - res.steps)));
       const std::vector<int64_t> chunk(train_starts.begin() + static_cast<long>(c), train_starts.begin() + static_cast<long>(end));
@@ -199,49 +213,20 @@ TrainResult train_model(llama_model* model, const std::vector<int32_t>& train_st
       res.steps += static_cast<int64_t>(chunk.size());
       trained_tokens += static_cast<int64_t>(chunk.size()) * n_ctx;
       if (o.max_steps > 0 && res.steps >= o.max_steps) stop = true;
-      if (on_progress) {
-        TrainProgress p;
-        p.phase = "train";
-        p.epoch = epoch;
-        p.epochs = o.epochs;
-        p.step = done;
-        p.steps = steps_per_epoch;
-        p.loss = result_loss(train_result.get());
-        p.seconds = seconds_since(t0);
-        p.tokens_per_second = train_seconds > 0 ? trained_tokens / train_seconds : 0.0;
-        on_progress(p);
-      }
+      if (on_progress) report("train", epoch, done, result_loss(train_result.get()));
     }
-    if (should_abort && should_abort()) fail(codes::kAborted, "forge training was aborted");
+    check_abort();
     EpochStats st;
     st.epoch = epoch;
     st.train_loss = result_loss(train_result.get());
     st.train_accuracy = result_accuracy(train_result.get());
-    if (val_ds) {
-      ResultPtr r(ggml_opt_result_init());
-      llama_opt_epoch(ctx.get(), val_ds.get(), nullptr, r.get(), 0, nullptr, nullptr);
-      st.val_loss = result_loss(r.get());
-      st.val_accuracy = result_accuracy(r.get());
-    } else {
-      st.val_loss = st.val_accuracy = std::numeric_limits<double>::quiet_NaN();
-    }
+    std::tie(st.val_loss, st.val_accuracy) = evaluate();
     st.seconds = seconds_since(te);
     res.epochs.push_back(st);
-    if (on_progress) {
-      TrainProgress p;
-      p.phase = "eval";
-      p.epoch = epoch;
-      p.epochs = o.epochs;
-      p.step = done;
-      p.steps = steps_per_epoch;
-      p.loss = st.val_loss;
-      p.seconds = seconds_since(t0);
-      p.tokens_per_second = train_seconds > 0 ? trained_tokens / train_seconds : 0.0;
-      on_progress(p);
-    }
+    if (on_progress) report("eval", epoch, done, st.val_loss);
   }
   res.seconds = seconds_since(t0);
-  res.tokens_per_second = train_seconds > 0 ? trained_tokens / train_seconds : 0.0;
+  res.tokens_per_second = tokens_per_second();
   return res;
 }
 

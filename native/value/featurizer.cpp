@@ -42,10 +42,22 @@ std::vector<uint32_t> Featurizer::prompt_keys(const int32_t* prompt, size_t n) c
   std::vector<uint32_t> keys;
   const size_t w = std::min(n, static_cast<size_t>(config_.prompt_window));
   const int32_t* p = prompt + (n - w);
-  keys.reserve(w == 0 ? 0 : 2 * w - 1);
+  keys.reserve(prompt_key_count(n));
   for (size_t i = 0; i < w; ++i) keys.push_back(hash(7, static_cast<uint32_t>(p[i])));
   for (size_t i = 1; i < w; ++i) keys.push_back(hash(8, static_cast<uint32_t>(p[i - 1]), static_cast<uint32_t>(p[i])));
   return keys;
+}
+
+size_t Featurizer::prompt_key_count(size_t n) const {
+  const size_t w = std::min(n, static_cast<size_t>(config_.prompt_window));
+  return w == 0 ? 0 : 2 * w - 1;  // w unigrams, w - 1 bigrams
+}
+
+size_t Featurizer::step_id_count(int32_t position, size_t n_keys) const {
+  size_t c = 1 + n_keys;
+  if (config_.ngram_max >= 2 && position >= 1) ++c;
+  if (config_.ngram_max >= 3 && position >= 2) ++c;
+  return c;
 }
 
 FeaturizerState Featurizer::begin(const int32_t* prompt, size_t n) const {

@@ -61,6 +61,10 @@ class Featurizer {
   const FeaturizerConfig& config() const { return config_; }
 
   std::vector<uint32_t> prompt_keys(const int32_t* prompt, size_t n) const;
+  // Sizes known before hashing: prompt_keys() of a prompt of n tokens, and what step() appends
+  // for the token at 0-based `position` given that many prompt keys.
+  size_t prompt_key_count(size_t n) const;
+  size_t step_id_count(int32_t position, size_t n_keys) const;
   FeaturizerState begin(const int32_t* prompt, size_t n) const;
   // Appends the ids contributed by `token` to `out` and advances the cursor.
   void step(const std::vector<uint32_t>& prompt_keys, FeaturizerCursor& cursor, int32_t token,

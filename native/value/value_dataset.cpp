@@ -61,19 +61,14 @@ PrefixIndex build_prefix_index(const ValueDataset& data, const Featurizer& f, in
   IRO_REQUIRE_ARG(stride >= 1, "prefixStride must be >= 1");
   const int32_t rows = data.rows();
   PrefixIndex ix;
-  // Id counts depend only on position and prompt-key count, so offsets come before any hashing.
+  // Id counts depend only on position and prompt length, so offsets come before any hashing.
   const size_t n_tok = data.response_tokens.size();
   ix.token_offsets.assign(n_tok + 1, 0);
-  std::vector<size_t> n_keys(rows);
   for (int32_t r = 0; r < rows; ++r) {
-    const int32_t p0 = data.prompt_offsets[r], p1 = data.prompt_offsets[r + 1];
-    n_keys[r] = f.prompt_keys(data.prompt_tokens.data() + p0, p1 - p0).size();
+    const size_t n_keys = f.prompt_key_count(static_cast<size_t>(data.prompt_offsets[r + 1] - data.prompt_offsets[r]));
     const int32_t t0 = data.response_offsets[r];
     for (int32_t j = 0; j < data.response_length(r); ++j) {
-      int64_t c = 1 + static_cast<int64_t>(n_keys[r]);
-      if (f.config().ngram_max >= 2 && j >= 1) ++c;
-      if (f.config().ngram_max >= 3 && j >= 2) ++c;
-      ix.token_offsets[t0 + j + 1] = c;
+      ix.token_offsets[t0 + j + 1] = static_cast<int64_t>(f.step_id_count(j, n_keys));
     }
   }
   for (size_t t = 0; t < n_tok; ++t) ix.token_offsets[t + 1] += ix.token_offsets[t];

@@ -39,6 +39,7 @@ struct PrefixIndex {
   std::vector<int32_t> state_len;
   std::vector<uint8_t> state_end;
   int64_t states() const { return static_cast<int64_t>(state_len.size()); }
+  int64_t row_states(int32_t r) const { return state_offsets[r + 1] - state_offsets[r]; }
 };
 
 PrefixIndex build_prefix_index(const ValueDataset& data, const Featurizer& featurizer, int32_t stride, int threads);

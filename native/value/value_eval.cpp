@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "native/common/threads.h"
+#include "native/value/json_number.h"
 #include "native/value/value_forward.h"
 
 namespace iro::value {
@@ -30,14 +31,35 @@ std::vector<double> ranks(const std::vector<double>& x) {
   return r;
 }
 
-void put_num(std::string& s, double v) {
-  if (!std::isfinite(v)) {
-    s += "null";
-    return;
+// Runs the net over n rows, row i's states given by view(i), and hands each row's values to
+// take(i, values). Multi-threaded over rows.
+template <class ViewFn, class TakeFn>
+void forward_rows(const ValueModel& m, size_t n, int threads, const ViewFn& view, const TakeFn& take) {
+  const Featurizer f(m.featurizer);
+  const ValueNetView net = m.view();
+  parallel_for(n, threads, 16, [&](size_t b, size_t e) {
+    RowActivations act;
+    for (size_t i = b; i < e; ++i) {
+      forward_row(net, f, view(i), act);
+      take(i, act.v);
+    }
+  });
+}
+
+// Weighted MSE of predict_states() output against each row's reward.
+double weighted_mse_of(const std::vector<float>& pred, const ValueDataset& data, const PrefixIndex& ix,
+                       const std::vector<int32_t>& rows) {
+  double num = 0, den = 0;
+  size_t k = 0;
+  for (int32_t r : rows) {
+    const double w = data.weights[r], y = data.rewards[r];
+    for (int64_t s = 0; s < ix.row_states(r); ++s, ++k) {
+      const double e = pred[k] - y;
+      num += w * e * e;
+      den += w;
+    }
   }
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  s += buf;
+  return den > 0 ? num / den : kNaN;
 }
 
 }  // namespace
@@ -63,34 +85,17 @@ double spearman(const std::vector<double>& x, const std::vector<double>& y) {
 std::vector<float> predict_states(const ValueModel& m, const ValueDataset& data, const PrefixIndex& ix,
                                   const std::vector<int32_t>& rows, int threads) {
   std::vector<int64_t> out_off(rows.size() + 1, 0);
-  for (size_t i = 0; i < rows.size(); ++i) out_off[i + 1] = out_off[i] + (ix.state_offsets[rows[i] + 1] - ix.state_offsets[rows[i]]);
+  for (size_t i = 0; i < rows.size(); ++i) out_off[i + 1] = out_off[i] + ix.row_states(rows[i]);
   std::vector<float> out(static_cast<size_t>(out_off.back()));
-  const Featurizer f(m.featurizer);
-  const ValueNetView net = m.view();
-  parallel_for(rows.size(), threads, 16, [&](size_t b, size_t e) {
-    RowActivations act;
-    for (size_t i = b; i < e; ++i) {
-      forward_row(net, f, row_view(data, ix, rows[i]), act);
-      std::copy(act.v.begin(), act.v.end(), out.begin() + out_off[i]);
-    }
-  });
+  forward_rows(
+      m, rows.size(), threads, [&](size_t i) { return row_view(data, ix, rows[i]); },
+      [&](size_t i, const std::vector<float>& v) { std::copy(v.begin(), v.end(), out.begin() + out_off[i]); });
   return out;
 }
 
 double weighted_mse(const ValueModel& m, const ValueDataset& data, const PrefixIndex& ix, const std::vector<int32_t>& rows,
                     int threads) {
-  const auto pred = predict_states(m, data, ix, rows, threads);
-  double num = 0, den = 0;
-  size_t k = 0;
-  for (int32_t r : rows) {
-    const double w = data.weights[r], y = data.rewards[r];
-    for (int64_t s = ix.state_offsets[r]; s < ix.state_offsets[r + 1]; ++s, ++k) {
-      const double e = pred[k] - y;
-      num += w * e * e;
-      den += w;
-    }
-  }
-  return den > 0 ? num / den : kNaN;
+  return weighted_mse_of(predict_states(m, data, ix, rows, threads), data, ix, rows);
 }
 
 EvalReport evaluate(const ValueModel& m, const ValueDataset& data, const PrefixIndex& ix, const std::vector<int32_t>& rows,
@@ -99,53 +104,40 @@ EvalReport evaluate(const ValueModel& m, const ValueDataset& data, const PrefixI
   rep.rows = rows.size();
   const auto pred = predict_states(m, data, ix, rows, threads);
   rep.states = pred.size();
-  std::vector<double> p_all, y_all;
-  p_all.reserve(pred.size());
+  rep.mse = weighted_mse_of(pred, data, ix, rows);
+  std::vector<double> y_all;
   y_all.reserve(pred.size());
-  double num = 0, den = 0;
-  size_t k = 0;
-  for (int32_t r : rows) {
-    const double w = data.weights[r], y = data.rewards[r];
-    for (int64_t s = ix.state_offsets[r]; s < ix.state_offsets[r + 1]; ++s, ++k) {
-      const double e = pred[k] - y;
-      num += w * e * e;
-      den += w;
-      p_all.push_back(pred[k]);
-      y_all.push_back(y);
-    }
-  }
-  rep.mse = den > 0 ? num / den : kNaN;
+  for (int32_t r : rows) y_all.insert(y_all.end(), static_cast<size_t>(ix.row_states(r)), data.rewards[r]);
 
   // Values at fixed fractions of each response: one forward per row over the 4 prefix lengths.
-  std::vector<std::array<float, 4>> at(rows.size());
-  const Featurizer f(m.featurizer);
-  const ValueNetView net = m.view();
-  parallel_for(rows.size(), threads, 16, [&](size_t b, size_t e) {
-    RowActivations act;
-    for (size_t i = b; i < e; ++i) {
-      const int32_t r = rows[i];
-      RowView v = row_view(data, ix, r);
-      int32_t lens[4];
-      uint8_t ends[4];
-      for (int q = 0; q < 4; ++q) {
-        const int32_t L = v.n_tokens;
-        lens[q] = std::min(L, static_cast<int32_t>(std::ceil(kEvalFractions[q] * static_cast<float>(L))));
-        if (L > 0) lens[q] = std::max(1, lens[q]);
-        ends[q] = (lens[q] == L && data.ended[r]) ? 1 : 0;
-      }
-      v.lens = lens;
-      v.ends = ends;
-      v.n_states = 4;
-      forward_row(net, f, v, act);
-      for (int q = 0; q < 4; ++q) at[i][q] = act.v[q];
+  std::vector<std::array<int32_t, 4>> lens(rows.size());
+  std::vector<std::array<uint8_t, 4>> ends(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int32_t L = data.response_length(rows[i]);
+    for (int q = 0; q < 4; ++q) {
+      lens[i][q] = std::min(L, static_cast<int32_t>(std::ceil(kEvalFractions[q] * static_cast<float>(L))));
+      if (L > 0) lens[i][q] = std::max(1, lens[i][q]);
+      ends[i][q] = (lens[i][q] == L && data.ended[rows[i]]) ? 1 : 0;
     }
-  });
+  }
+  std::vector<std::array<float, 4>> at(rows.size());
+  forward_rows(
+      m, rows.size(), threads,
+      [&](size_t i) {
+        RowView v = row_view(data, ix, rows[i]);
+        v.lens = lens[i].data();
+        v.ends = ends[i].data();
+        v.n_states = 4;
+        return v;
+      },
+      [&](size_t i, const std::vector<float>& v) { std::copy(v.begin(), v.end(), at[i].begin()); });
+  std::vector<double> y(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) y[i] = data.rewards[rows[i]];
   for (int q = 0; q < 4; ++q) {
-    std::vector<double> p(rows.size()), y(rows.size());
+    std::vector<double> p(rows.size());
     double se = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
       p[i] = at[i][q];
-      y[i] = data.rewards[rows[i]];
       se += (p[i] - y[i]) * (p[i] - y[i]);
     }
     rep.spearman[q] = spearman(p, y);
@@ -153,15 +145,15 @@ EvalReport evaluate(const ValueModel& m, const ValueDataset& data, const PrefixI
   }
 
   // Calibration: states sorted by prediction, 10 bins of (nearly) equal count.
-  std::vector<size_t> idx(p_all.size());
+  std::vector<size_t> idx(pred.size());
   std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return p_all[a] < p_all[b]; });
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return pred[a] < pred[b]; });
   const size_t bins = std::min<size_t>(10, idx.size());
   for (size_t b = 0; b < bins; ++b) {
     const size_t lo = b * idx.size() / bins, hi = (b + 1) * idx.size() / bins;
     CalibrationBin bin;
     for (size_t i = lo; i < hi; ++i) {
-      bin.mean_predicted += p_all[idx[i]];
+      bin.mean_predicted += pred[idx[i]];
       bin.mean_target += y_all[idx[i]];
     }
     bin.count = hi - lo;
@@ -175,31 +167,31 @@ EvalReport evaluate(const ValueModel& m, const ValueDataset& data, const PrefixI
 }
 
 std::string EvalReport::to_json() const {
+  // {"0.25":x,"0.5":x,"0.75":x,"1":x}
+  auto put_by_fraction = [](std::string& s, const double (&v)[4]) {
+    s += "{";
+    for (int q = 0; q < 4; ++q) {
+      char key[16];
+      std::snprintf(key, sizeof key, "\"%g\":", static_cast<double>(kEvalFractions[q]));
+      s += (q ? "," : "");
+      s += key;
+      put_json_number(s, v[q]);
+    }
+    s += "}";
+  };
   std::string s = "{\"rows\":" + std::to_string(rows) + ",\"states\":" + std::to_string(states) + ",\"mse\":";
-  put_num(s, mse);
-  s += ",\"spearman\":{";
-  for (int q = 0; q < 4; ++q) {
-    char key[16];
-    std::snprintf(key, sizeof key, "\"%g\":", static_cast<double>(kEvalFractions[q]));
-    s += (q ? "," : "");
-    s += key;
-    put_num(s, spearman[q]);
-  }
-  s += "},\"mseAtFraction\":{";
-  for (int q = 0; q < 4; ++q) {
-    char key[16];
-    std::snprintf(key, sizeof key, "\"%g\":", static_cast<double>(kEvalFractions[q]));
-    s += (q ? "," : "");
-    s += key;
-    put_num(s, mse_at[q]);
-  }
-  s += "},\"calibration\":[";
+  put_json_number(s, mse);
+  s += ",\"spearman\":";
+  put_by_fraction(s, spearman);
+  s += ",\"mseAtFraction\":";
+  put_by_fraction(s, mse_at);
+  s += ",\"calibration\":[";
   for (size_t b = 0; b < calibration.size(); ++b) {
     s += (b ? ",{" : "{");
     s += "\"meanPredicted\":";
-    put_num(s, calibration[b].mean_predicted);
+    put_json_number(s, calibration[b].mean_predicted);
     s += ",\"meanTarget\":";
-    put_num(s, calibration[b].mean_target);
+    put_json_number(s, calibration[b].mean_target);
     s += ",\"count\":" + std::to_string(calibration[b].count) + "}";
   }
   s += "]}";

@@ -8,25 +8,19 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <string>
 
 #include "ggml.h"
 #include "gguf.h"
 #include "native/common/error.h"
+#include "native/common/unique_handle.h"
 
 namespace iro::value {
 namespace {
 
-struct GgufFree {
-  void operator()(gguf_context* c) const { gguf_free(c); }
-};
-struct GgmlFree {
-  void operator()(ggml_context* c) const { ggml_free(c); }
-};
-struct FileClose {
-  void operator()(FILE* f) const { std::fclose(f); }
-};
+using GgufPtr = UniqueHandle<gguf_context, gguf_free>;
+void close_file(FILE* f) { std::fclose(f); }  // a wrapper: std functions may not be template arguments
+using FilePtr = UniqueHandle<FILE, close_file>;
 
 std::string k(const char* suffix) { return std::string("iro.value.") + suffix; }
 
@@ -76,7 +70,7 @@ bool is_hex16(const std::string& s) {
 
 void save_value_file(const ValueModel& m, const std::string& path) {
   validate_dims(m.dims, codes::kInvalidArgument, "value net");
-  std::unique_ptr<gguf_context, GgufFree> g(gguf_init_empty());
+  GgufPtr g(gguf_init_empty());
   gguf_set_val_str(g.get(), "general.architecture", kValueArchitecture);
   gguf_set_val_str(g.get(), "general.name", "iro value function");
   gguf_set_val_u32(g.get(), k("format_version").c_str(), kValueFileVersion);
@@ -111,7 +105,7 @@ void save_value_file(const ValueModel& m, const std::string& path) {
   ip.mem_size = 8 * ggml_tensor_overhead();
   ip.mem_buffer = nullptr;
   ip.no_alloc = true;
-  std::unique_ptr<ggml_context, GgmlFree> gc(ggml_init(ip));
+  UniqueHandle<ggml_context, ggml_free> gc(ggml_init(ip));
   if (!gc) fail(codes::kInternal, "cannot create a ggml context to describe the value tensors");
   auto add = [&](const char* name, const ParamVector& data, int64_t ne0, int64_t ne1) {
     ggml_tensor* t = ne1 > 0 ? ggml_new_tensor_2d(gc.get(), GGML_TYPE_F32, ne0, ne1) : ggml_new_tensor_1d(gc.get(), GGML_TYPE_F32, ne0);
@@ -129,7 +123,7 @@ void save_value_file(const ValueModel& m, const std::string& path) {
   add("value.b2", b2, 1, 0);
 
   const std::string tmp = path + ".tmp-" + std::to_string(getpid());
-  std::unique_ptr<FILE, FileClose> fp(std::fopen(tmp.c_str(), "wb"));
+  FilePtr fp(std::fopen(tmp.c_str(), "wb"));
   if (!fp) fail(codes::kIo, "cannot write value file " + path + ": " + std::strerror(errno));
   bool ok = gguf_write_to_file_ptr(g.get(), fp.get(), false);
   ok = ok && std::fflush(fp.get()) == 0 && fsync(fileno(fp.get())) == 0;
@@ -151,7 +145,7 @@ ValueModel load_value_file(const std::string& path) {
   gguf_init_params params{};
   params.no_alloc = true;
   params.ctx = nullptr;  // metadata only: no tensor memory is allocated here
-  std::unique_ptr<gguf_context, GgufFree> g(gguf_init_from_file(path.c_str(), params));
+  GgufPtr g(gguf_init_from_file(path.c_str(), params));
   if (!g) fail(codes::kInvalidGguf, "not a readable GGUF file: " + path + " (truncated or corrupt?)");
   const Meta meta(g.get(), path);
 
@@ -236,7 +230,7 @@ ValueModel load_value_file(const std::string& path) {
     slices.push_back({data_off + off, bytes});
   }
   // Only now allocate, then read each tensor.
-  std::unique_ptr<FILE, FileClose> fp(std::fopen(path.c_str(), "rb"));
+  FilePtr fp(std::fopen(path.c_str(), "rb"));
   if (!fp) fail(codes::kIo, "cannot open value file " + path + ": " + std::strerror(errno));
   for (size_t i = 0; i < want.size(); ++i) {
     ParamVector& dst = *want[i].dst;

@@ -13,7 +13,7 @@ RowView row_view(const ValueDataset& data, const PrefixIndex& ix, int32_t r) {
   v.dense = data.d_dense > 0 ? data.dense.data() + static_cast<size_t>(t0) * data.d_dense : nullptr;
   v.lens = ix.state_len.data() + ix.state_offsets[r];
   v.ends = ix.state_end.data() + ix.state_offsets[r];
-  v.n_states = static_cast<int32_t>(ix.state_offsets[r + 1] - ix.state_offsets[r]);
+  v.n_states = static_cast<int32_t>(ix.row_states(r));
   return v;
 }
 

@@ -5,6 +5,7 @@
 
 #include "native/common/error.h"
 #include "native/common/rng.h"
+#include "native/value/net_view.h"
 
 namespace iro::value {
 
@@ -25,18 +26,7 @@ void validate_dims(const ValueNetDims& d, const char* code, const std::string& w
   check(int64_t{d.d_dense} * d.d <= ValueLimits::kMaxDenseFloats, "the dense projection (dense width x width) is too large");
 }
 
-ValueNetView ValueModel::view() const {
-  ValueNetView v;
-  v.dims = dims;
-  v.E = E.data();
-  v.P = dims.d_dense > 0 ? P.data() : nullptr;
-  v.b0 = b0.data();
-  v.W1 = W1.data();
-  v.b1 = b1.data();
-  v.w2 = w2.data();
-  v.b2 = b2;
-  return v;
-}
+ValueNetView ValueModel::view() const { return value_net_view(*this); }
 
 void ValueModel::allocate() {
   validate_dims(dims, codes::kInvalidArgument, "value net");

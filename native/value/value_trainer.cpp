@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <numeric>
 
 #include "native/common/error.h"
 #include "native/common/rng.h"
 #include "native/common/threads.h"
+#include "native/value/json_number.h"
 #include "native/value/value_forward.h"
 
 namespace iro::value {
@@ -43,16 +43,6 @@ struct RowWork {
   std::vector<float> dv;
   double loss = 0;
 };
-
-void put_num(std::string& s, double v) {
-  if (!std::isfinite(v)) {
-    s += "null";
-    return;
-  }
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  s += buf;
-}
 
 }  // namespace
 
@@ -120,15 +110,17 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
   std::sort(train_rows.begin(), train_rows.end());
   auto count_states = [&](const std::vector<int32_t>& rows) {
     int64_t c = 0;
-    for (int32_t r : rows) c += ix.state_offsets[r + 1] - ix.state_offsets[r];
+    for (int32_t r : rows) c += ix.row_states(r);
     return c;
   };
   const int64_t train_states = count_states(train_rows), val_states = count_states(val_rows);
+  // A row's weight in the loss: its weight on each of its prefix states.
+  auto row_weight = [&](int32_t r) { return data.weights[r] * static_cast<double>(ix.row_states(r)); };
 
   if (!opt.init_model) {
     double ws = 0, wy = 0;
     for (int32_t r : train_rows) {
-      const double w = data.weights[r] * static_cast<double>(ix.state_offsets[r + 1] - ix.state_offsets[r]);
+      const double w = row_weight(r);
       ws += w;
       wy += w * data.rewards[r];
     }
@@ -160,7 +152,7 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
   int64_t states_trained = 0;
   double train_seconds = 0;
 
-  std::vector<int32_t> epoch_rows = train_rows;
+  std::vector<int32_t> epoch_rows;
   int32_t epoch = 0;
   for (epoch = 1; epoch <= opt.max_epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
@@ -172,9 +164,7 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
       const size_t B = std::min<size_t>(opt.batch_rows, epoch_rows.size() - pos);
       const int32_t* rows = epoch_rows.data() + pos;
       double W = 0;
-      for (size_t i = 0; i < B; ++i) {
-        W += data.weights[rows[i]] * static_cast<double>(ix.state_offsets[rows[i] + 1] - ix.state_offsets[rows[i]]);
-      }
+      for (size_t i = 0; i < B; ++i) W += row_weight(rows[i]);
       if (!(W > 0)) continue;
       const ValueNetView net = m.view();
       parallel_for(B, threads, 1, [&](size_t b, size_t e) {
@@ -331,16 +321,16 @@ TrainResult train_value(const ValueDataset& data, const TrainOptions& opt, const
         std::to_string(train_states) + ",\"heldOutStates\":" + std::to_string(val_states);
     if (with_timing) {
       j += ",\"seconds\":";
-      put_num(j, seconds);
+      put_json_number(j, seconds);
       j += ",\"statesPerSecond\":";
-      put_num(j, train_seconds > 0 ? static_cast<double>(states_trained) / train_seconds : kNaN);
+      put_json_number(j, train_seconds > 0 ? static_cast<double>(states_trained) / train_seconds : kNaN);
     }
     j += ",\"history\":[";
     for (size_t i = 0; i < history.size(); ++i) {
       j += (i ? ",{\"epoch\":" : "{\"epoch\":") + std::to_string(history[i].epoch) + ",\"trainMse\":";
-      put_num(j, history[i].train_mse);
+      put_json_number(j, history[i].train_mse);
       j += ",\"heldOutMse\":";
-      put_num(j, history[i].val_mse);
+      put_json_number(j, history[i].val_mse);
       j += "}";
     }
     j += std::string("],\"evaluatedOn\":\"") + (heldout ? "heldout" : "train") + "\",\"evaluation\":" + eval.to_json() + "}";

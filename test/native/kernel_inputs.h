@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "native/kernels/value_score.h"
+#include "native/value/net_view.h"
 
 namespace iro::test {
 
@@ -27,18 +28,7 @@ struct RandomNet {
     fill(w2, d.hidden);
     b2 = n(rng);
   }
-  ValueNetView view() const {
-    ValueNetView v;
-    v.dims = dims;
-    v.E = E.data();
-    v.P = dims.d_dense > 0 ? P.data() : nullptr;
-    v.b0 = b0.data();
-    v.W1 = W1.data();
-    v.b1 = b1.data();
-    v.w2 = w2.data();
-    v.b2 = b2;
-    return v;
-  }
+  ValueNetView view() const { return value_net_view(*this); }
 };
 
 struct RandomFeatures {
