@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "bindings/modules.h"
-#include "bindings/engine_binding.h"  // to_int32_array, to_float32_array
 #include "bindings/napi_util.h"
 #include "native/common/huge_pages.h"
 #include "native/kernels/beam_expand.h"
@@ -297,8 +296,6 @@ Napi::Value GroupBest(const Napi::CallbackInfo& info) {
 
 // ---- beam expansion ----
 
-using engine::to_float32_array;
-using engine::to_int32_array;
 
 SamplingParams read_params(const Napi::Value& v) {
   SamplingParams p;
@@ -374,19 +371,19 @@ Napi::Value ExpandBeams(const Napi::CallbackInfo& info) {
     }
     const BeamExpansion e = IRO_RUN_KERNEL(opt, expand_beams, b, lg, sp, h, opt.threads);
     Napi::Object out = Napi::Object::New(env);
-    out.Set("slotOffsets", to_int32_array(env, e.layout.slot_offsets));
-    out.Set("childParent", to_int32_array(env, e.layout.child_parent));
-    out.Set("childParentIndex", to_int32_array(env, e.layout.child_parent_index));
-    out.Set("childNumber", to_int32_array(env, e.layout.child_number));
+    out.Set("slotOffsets", to_typed_array(env, e.layout.slot_offsets));
+    out.Set("childParent", to_typed_array(env, e.layout.child_parent));
+    out.Set("childParentIndex", to_typed_array(env, e.layout.child_parent_index));
+    out.Set("childNumber", to_typed_array(env, e.layout.child_number));
     std::vector<int32_t> forks;
     for (const ForkOp& f : e.layout.forks) {
       forks.push_back(f.dst_slot);
       forks.push_back(f.src_slot);
     }
-    out.Set("forks", to_int32_array(env, forks));
-    out.Set("forkOffsets", to_int32_array(env, e.layout.fork_offsets));
-    out.Set("tokens", to_int32_array(env, e.tokens));
-    out.Set("logprobs", to_float32_array(env, e.logprobs));
+    out.Set("forks", to_typed_array(env, forks));
+    out.Set("forkOffsets", to_typed_array(env, e.layout.fork_offsets));
+    out.Set("tokens", to_typed_array(env, e.tokens));
+    out.Set("logprobs", to_typed_array(env, e.logprobs));
     out.Set("lengths", lengths);
     if (h.tokens) out.Set("history", hist);
     return out;
@@ -418,18 +415,14 @@ Napi::Value HugeFloat32Array(const Napi::CallbackInfo& info) {
 }
 
 void register_kernels(Napi::Env env, Napi::Object exports) {
-  exports.Set("kernelsScoreValues", Napi::Function::New(env, ScoreValues, "kernelsScoreValues"));
-  exports.Set("kernelsSoftmaxWeights", Napi::Function::New(env, SoftmaxWeights, "kernelsSoftmaxWeights"));
+  export_functions(env, exports, {{"kernelsScoreValues", ScoreValues}, {"kernelsSoftmaxWeights", SoftmaxWeights}, {"kernelsTopW", TopW},
+                                  {"kernelsDiverseTopW", DiverseTopW}, {"kernelsGroupBest", GroupBest}, {"kernelsExpandBeams", ExpandBeams},
+                                  {"kernelsHugeFloat32Array", HugeFloat32Array}});
   // One workspace per environment (calls are synchronous on its JS thread): repeated large
   // resampling calls reuse their scratch. Freed with the environment.
   auto* workspace = new ResampleWorkspace();
   env.AddCleanupHook([workspace] { delete workspace; });
   exports.Set("kernelsResample", Napi::Function::New(env, Resample, "kernelsResample", workspace));
-  exports.Set("kernelsTopW", Napi::Function::New(env, TopW, "kernelsTopW"));
-  exports.Set("kernelsDiverseTopW", Napi::Function::New(env, DiverseTopW, "kernelsDiverseTopW"));
-  exports.Set("kernelsGroupBest", Napi::Function::New(env, GroupBest, "kernelsGroupBest"));
-  exports.Set("kernelsExpandBeams", Napi::Function::New(env, ExpandBeams, "kernelsExpandBeams"));
-  exports.Set("kernelsHugeFloat32Array", Napi::Function::New(env, HugeFloat32Array, "kernelsHugeFloat32Array"));
 }
 
 }  // namespace iro::napi

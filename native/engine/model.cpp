@@ -8,14 +8,11 @@
 #include "gguf.h"
 #include "llama.h"
 #include "native/common/error.h"
+#include "native/common/unique_handle.h"
 #include "native/llama/backend.h"
 
 namespace iro::engine {
 namespace {
-
-struct GgufFree {
-  void operator()(gguf_context* c) const { gguf_free(c); }
-};
 
 bool has_gguf_magic(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
@@ -31,7 +28,7 @@ std::string read_architecture(const std::string& path) {
   gguf_init_params params{};
   params.no_alloc = true;
   params.ctx = nullptr;
-  std::unique_ptr<gguf_context, GgufFree> ctx(gguf_init_from_file(path.c_str(), params));
+  UniqueHandle<gguf_context, gguf_free> ctx(gguf_init_from_file(path.c_str(), params));
   if (!ctx) fail(codes::kInvalidGguf, "the GGUF file is truncated or malformed: " + path + " (re-download or re-export it)");
   const int64_t key = gguf_find_key(ctx.get(), "general.architecture");
   if (key < 0 || gguf_get_kv_type(ctx.get(), key) != GGUF_TYPE_STRING) {

@@ -9,6 +9,7 @@
 #include "gguf.h"
 #include "llama.h"
 #include "native/common/error.h"
+#include "native/common/unique_handle.h"
 
 namespace iro {
 namespace {
@@ -36,10 +37,6 @@ class Fnv64 {
   uint64_t h_ = 0xcbf29ce484222325ULL;
 };
 
-struct GgufDeleter {
-  void operator()(gguf_context* c) const { gguf_free(c); }
-};
-
 }  // namespace
 
 VocabFingerprint vocab_fingerprint(const llama_vocab* vocab) {
@@ -56,7 +53,7 @@ VocabFingerprint vocab_fingerprint_from_gguf(const std::string& path) {
   gguf_init_params params{};
   params.no_alloc = true;
   params.ctx = nullptr;
-  std::unique_ptr<gguf_context, GgufDeleter> ctx(gguf_init_from_file(path.c_str(), params));
+  UniqueHandle<gguf_context, gguf_free> ctx(gguf_init_from_file(path.c_str(), params));
   if (!ctx) fail(codes::kInvalidGguf, "not a readable GGUF file: " + path);
   const int64_t key = gguf_find_key(ctx.get(), "tokenizer.ggml.tokens");
   if (key < 0 || gguf_get_arr_type(ctx.get(), key) != GGUF_TYPE_STRING) {
